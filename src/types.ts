@@ -1,0 +1,281 @@
+/**
+ * The public types of reloadkit's core: units, generations, results, leases, triggers, sources,
+ * events and audit records. Every other module (file, http, etcd, redis, nats, cache, mcp,
+ * metrics) is written against these names; see docs/architecture.md and DESIGN §1–§3.
+ *
+ * @module
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Options as PRetryOptions } from 'p-retry';
+
+/** The pipeline stages, as named in results, events, errors and audit records. */
+export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify';
+
+/** A hint from a trigger or source: "something may have changed". The unit re-reads; the hash decides. */
+export interface Hint {
+  /** What kind of event fired, e.g. `file`, `signal`, `interval`, `etcd`, `manual`. */
+  kind: string;
+  /** Free-form detail (a path, a signal name, a key). Never a config value. */
+  detail?: string;
+}
+
+/** Why a reload ran: the trigger's kind and detail, or `manual` / `start` / `rollback` / `verify`. */
+export interface TriggerInfo {
+  kind: string;
+  detail?: string;
+}
+
+/**
+ * Something that says *when* to reload. `start` receives `fire`; the unit or registry coalesces
+ * every call to `fire` into reloads. `stop` must release every handle (listeners, timers, watches).
+ *
+ * @example
+ * ```ts
+ * const every5s: Trigger = {
+ *   start(fire) { this.t = setInterval(() => fire({ kind: 'interval' }), 5000); },
+ *   stop() { clearInterval(this.t); },
+ * };
+ * ```
+ */
+export interface Trigger {
+  start(fire: (hint: Hint) => void): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+/**
+ * Something that says *what* to read. `describe()` names it in error messages (`file config.json`);
+ * `read` returns the raw candidate; `watch`, when present, reports hints until the returned
+ * function is called.
+ */
+export interface Source<Raw = unknown> {
+  describe(): string;
+  read(ctx: { signal: AbortSignal }): Promise<Raw>;
+  watch?(hint: (h: Hint) => void): () => void | Promise<void>;
+}
+
+/** One committed state of a unit. `toJSON()` omits `value` and `resource`. */
+export interface Generation<T = unknown, R = T> {
+  /** Increases by one on every commit, rollbacks included. */
+  readonly id: number;
+  /** Content identity of `value` (default `sha256:<hex>` of RFC 8785 canonical JSON). */
+  readonly hash: string;
+  readonly value: T;
+  readonly resource: R;
+  /** Epoch milliseconds. */
+  readonly committedAt: number;
+  readonly trigger: TriggerInfo;
+  toJSON(): GenerationInfo;
+}
+
+/** The serializable part of a generation: never a value or a resource. */
+export interface GenerationInfo {
+  id: number;
+  hash: string;
+  committedAt: number;
+  trigger: TriggerInfo;
+}
+
+/** Outcome of `reload()` / `rollback()`. Never rejects for load or validation failures. */
+export interface ReloadResult {
+  /** Attempt id, unique per unit. */
+  id: number;
+  unit: string;
+  status: 'committed' | 'unchanged' | 'rejected';
+  /** True for `committed` and `unchanged`. */
+  ok: boolean;
+  /** The live generation id after the attempt (0 when nothing was ever committed). */
+  generation: number;
+  /** The live generation id before the attempt, when there was one. */
+  previous?: number;
+  /** Set when rejected. */
+  stage?: Stage;
+  /** Set when rejected: a `ReloadkitError` subclass. Serializes to `{ code, message }`. */
+  error?: Error & { code?: string };
+  durationMs: number;
+}
+
+/** What happened on the most recent attempt, as reported by `status()`. */
+export interface LastAttempt {
+  at: number;
+  outcome: ReloadResult['status'];
+  stage?: Stage;
+  error?: { code: string; message: string };
+}
+
+/** JSON-safe status of a unit: hashes only, never values or secrets. */
+export interface UnitStatus {
+  name: string;
+  state: 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
+  /** Live generation id, 0 before the first commit. */
+  generation: number;
+  hash: string | null;
+  committedAt: number | null;
+  lastAttempt: LastAttempt | null;
+  /** Open leases across every generation. */
+  leases: number;
+  /** Retired generations waiting for their leases to drain. */
+  draining: number;
+  /** Why the unit is degraded (e.g. `served from lastKnownGood`), when it is. */
+  reason?: string;
+  /** Extra kind-specific detail (a cache adds its size, stale entries...). Never values. */
+  [extra: string]: unknown;
+}
+
+/** A hold on one generation: it is not disposed until released (or its drain times out). */
+export interface Lease<R> {
+  readonly value: R;
+  readonly generation: Generation<unknown, R>;
+  /** Idempotent. */
+  release(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Options of `reload()`. */
+export interface ReloadOptions {
+  reason?: string;
+  actor?: string;
+  trigger?: TriggerInfo;
+  /** Commit even when the candidate's hash equals the live one. */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Options of `rollback()`. */
+export interface RollbackOptions {
+  /** Generation id to return to; default: the retained generation just before the live one. */
+  to?: number;
+  reason?: string;
+  actor?: string;
+}
+
+/** Context passed to `load`. */
+export interface LoadContext<T = unknown, R = unknown> {
+  signal: AbortSignal;
+  previous: Generation<T, R> | undefined;
+  trigger: TriggerInfo;
+}
+
+/** Context passed to `validate`, `create`, `healthCheck` and `dispose`. */
+export interface StageContext<T = unknown, R = unknown> {
+  signal: AbortSignal;
+  unit: string;
+  previous: Generation<T, R> | undefined;
+  trigger: TriggerInfo;
+}
+
+/** Per-stage timeouts in milliseconds (each applies per attempt). */
+export interface Timeouts {
+  load?: number;
+  create?: number;
+  healthCheck?: number;
+  dispose?: number;
+  /** How long a retired generation may wait for its leases before it is disposed anyway. */
+  drain?: number;
+}
+
+/** One audit record per start, reload and rollback. Hashes only, never values. */
+export interface AuditRecord {
+  id: string;
+  unit: string;
+  action: 'start' | 'reload' | 'rollback' | 'invalidate';
+  trigger: TriggerInfo;
+  actor?: string;
+  reason?: string;
+  /** ISO-8601. */
+  startedAt: string;
+  durationMs: number;
+  outcome: ReloadResult['status'];
+  from?: number;
+  to?: number;
+  hash?: string;
+  stage?: Stage;
+  error?: { code: string; message: string };
+  /** Extra detail for non-unit members (cache keys' hashes...). Never values. */
+  detail?: Record<string, string | number | boolean>;
+}
+
+/** Where audit records go: a function, or the object returned by `jsonlAudit(path)`. */
+export type AuditSink = ((record: AuditRecord) => void | Promise<void>) | { write(record: AuditRecord): void | Promise<void> };
+
+/** Any Standard Schema v1 (zod, valibot, arktype...). */
+export type AnySchema = StandardSchemaV1;
+
+/** Output type of a Standard Schema. */
+export type SchemaOutput<S> = S extends StandardSchemaV1<any, infer O> ? O : never;
+
+/** Options of `reloadable()`. `T` is the validated value, `R` the live resource. */
+export interface ReloadableOptions<T, R = T> {
+  name: string;
+  load?: (ctx: LoadContext<T, R>) => unknown | Promise<unknown>;
+  source?: Source<unknown>;
+  schema?: StandardSchemaV1<unknown, T>;
+  validate?: (next: T, ctx: StageContext<T, R>) => void | Promise<void>;
+  create?: (value: T, ctx: StageContext<T, R>) => R | Promise<R>;
+  healthCheck?: (resource: R, ctx: StageContext<T, R>) => unknown | Promise<unknown>;
+  dispose?: (resource: R, ctx: StageContext<T, R>) => unknown | Promise<unknown>;
+  hash?: (value: T) => string;
+  retry?: number | false | PRetryOptions;
+  timeouts?: Timeouts;
+  minIntervalMs?: number;
+  history?: number;
+  keepPrevious?: boolean;
+  verify?: { windowMs: number; check: (generation: Generation<T, R>) => boolean | Promise<boolean> };
+  triggers?: Trigger[];
+  lastKnownGood?: string;
+  audit?: AuditSink;
+  /** Injected scheduler for virtual-time tests (see `reloadkit/testing`). */
+  clock?: Clock;
+}
+
+/** A scheduler: real by default, a fake clock in tests. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Typed events of a unit. */
+export interface UnitEvents<T = unknown, R = unknown> {
+  reloading: [{ unit: string; attempt: number; trigger: TriggerInfo; reason?: string; actor?: string }];
+  committed: [{ unit: string; previous: Generation<T, R> | undefined; current: Generation<T, R>; changedPaths: string[]; result: ReloadResult }];
+  unchanged: [{ unit: string; current: Generation<T, R>; result: ReloadResult }];
+  rejected: [{ unit: string; stage: Stage; error: Error & { code?: string }; result: ReloadResult }];
+  'rolled-back': [{ unit: string; from: number; to: number; target: number; reason: string; result: ReloadResult }];
+  disposed: [{ unit: string; generation: GenerationInfo }];
+  'drain-timeout': [{ unit: string; generation: GenerationInfo; leases: number }];
+  error: [{ unit: string; error: Error; where: string }];
+}
+
+export type UnitEventName = keyof UnitEvents;
+
+/** A reloadable unit. See DESIGN §1 for the contract of each member. */
+export interface Reloadable<T = unknown, R = T> {
+  readonly name: string;
+  start(): Promise<Generation<T, R>>;
+  get(): R;
+  readonly current: Generation<T, R> | undefined;
+  use<X>(fn: (resource: R, generation: Generation<T, R>) => X | Promise<X>): Promise<X>;
+  acquire(): Lease<R>;
+  reload(opts?: ReloadOptions): Promise<ReloadResult>;
+  rollback(opts?: RollbackOptions): Promise<ReloadResult>;
+  status(): UnitStatus;
+  history(): GenerationInfo[];
+  on<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
+  off<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
+  once<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
+  close(): Promise<void>;
+}
+
+/**
+ * What a registry holds: a unit, or anything unit-like (a cache) that reports status, reloads,
+ * and closes. `rollback` is optional (a cache has none).
+ */
+export interface RegistryMember {
+  readonly name: string;
+  start(): Promise<unknown>;
+  reload(opts?: ReloadOptions): Promise<ReloadResult>;
+  rollback?(opts?: RollbackOptions): Promise<ReloadResult>;
+  status(): UnitStatus;
+  close(): Promise<void>;
+  on(event: 'error', fn: (e: { unit: string; error: Error; where: string }) => void): unknown;
+}
