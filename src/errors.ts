@@ -155,7 +155,8 @@ export class AbortedError extends ReloadkitError {
 export function errorInfo(error: unknown): { code: string; message: string } {
   if (error instanceof ReloadkitError) return { code: error.code, message: error.message };
   if (error instanceof Error) {
-    const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'ERR_UNKNOWN';
+    const raw = (error as unknown as { code?: unknown }).code;
+    const code = typeof raw === 'string' ? raw : 'ERR_UNKNOWN';
     return { code, message: error.message };
   }
   return { code: 'ERR_UNKNOWN', message: String(error) };

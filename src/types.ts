@@ -7,6 +7,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
+import type { ATTACH_AUDIT, STAGE, StageOutcome } from './internal.js';
 
 /** The pipeline stages, as named in results, events, errors and audit records. */
 export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify';
@@ -251,19 +252,33 @@ export type UnitEventName = keyof UnitEvents;
 /** A reloadable unit. See DESIGN §1 for the contract of each member. */
 export interface Reloadable<T = unknown, R = T> {
   readonly name: string;
+  /** Starts watches and triggers, then the initial load. Idempotent; retried by a new call after a failure. */
   start(): Promise<Generation<T, R>>;
+  /** The live resource: one field read. Throws `NotReadyError` before the first commit, `ClosedError` after close. */
   get(): R;
+  /** The live generation, or `undefined` before the first commit. */
   readonly current: Generation<T, R> | undefined;
+  /** Runs `fn` with the live resource, holding a lease until `fn` settles. */
   use<X>(fn: (resource: R, generation: Generation<T, R>) => X | Promise<X>): Promise<X>;
+  /** A lease on the live generation; release it (or `using`) when done. */
   acquire(): Lease<R>;
+  /** Runs (or joins) a reload. Resolves with the outcome; rejects only after `close()`. */
   reload(opts?: ReloadOptions): Promise<ReloadResult>;
+  /** Commits a retained generation's value again, as a new generation. */
   rollback(opts?: RollbackOptions): Promise<ReloadResult>;
+  /** JSON-safe status: hashes only. */
   status(): UnitStatus;
+  /** Retained generations, newest (the live one) first. */
   history(): GenerationInfo[];
   on<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
   off<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
   once<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
+  /** Stops triggers, waits for leases (up to the drain timeout), disposes everything. Idempotent. */
   close(): Promise<void>;
+  /** @internal Stages a candidate without committing (used by `group()`); see src/internal.ts. */
+  [STAGE](opts?: ReloadOptions): Promise<StageOutcome>;
+  /** @internal Attaches an audit sink (used by registries); returns a detach function. */
+  [ATTACH_AUDIT](sink: AuditSink): () => void;
 }
 
 /**

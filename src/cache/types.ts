@@ -1,0 +1,177 @@
+/**
+ * Public types of `reloadkit/cache`: options, load context, events, status and stats of a
+ * reloadable cache. Keys are strings (prefix invalidation and the HTTP admin routes need them);
+ * everything that leaves the process (events' payloads meant for logs, status, audit) names a key
+ * by its `keyHash` (`sha256:<hex>` of the key), never by the key itself and never by its value.
+ *
+ * @module
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Options as PRetryOptions } from 'p-retry';
+import type { AuditSink, Clock, Hint, ReloadResult, Source, Stage, Trigger, TriggerInfo, UnitStatus } from '../types.js';
+
+/** What `load(key, ctx)` receives besides the key. */
+export interface CacheLoadContext {
+  /** Aborted when the load times out, is superseded by an invalidation, or the cache closes. */
+  signal: AbortSignal;
+  /** The entry being refreshed (hash and times, never its value); undefined on a miss. */
+  previous: CacheEntryInfo | undefined;
+  /** Why this load runs: `miss`, `stale`, `expired`, `invalidate`, `reload`, or a hint's kind. */
+  trigger: TriggerInfo;
+}
+
+/** The serializable description of one entry: hashes and times only. */
+export interface CacheEntryInfo {
+  /** `sha256:<hex>` of the key. */
+  keyHash: string;
+  /** Content hash of the value (default `sha256:<hex>` of canonical JSON). */
+  hash: string;
+  /** Cache-wide commit counter at the time this entry was committed. */
+  generation: number;
+  loadedAt: number;
+  /** After this instant the entry is stale: served, but refreshed in the background. */
+  staleAt: number;
+  /** After this instant a `get` waits for a refresh (and falls back to the stale value on error). */
+  expiresAt: number;
+  /** True when the entry's last refresh failed: it is served stale. */
+  failing: boolean;
+  leases: number;
+}
+
+/** Drop the entry (the next `get` loads again) or refresh it in place (readers keep the old value until the new one commits). */
+export type InvalidationMode = 'drop' | 'refresh';
+
+/** Options of `invalidate()` and `invalidateAll()`. */
+export interface InvalidateOptions {
+  /** Default `drop`. */
+  mode?: InvalidationMode;
+  actor?: string;
+  reason?: string;
+  /** Recorded in the audit record; default `{ kind: 'invalidate' }`. */
+  trigger?: TriggerInfo;
+}
+
+/** What `invalidate(target)` accepts: one key, or every key starting with `prefix`. */
+export type InvalidationTarget = string | { prefix: string };
+
+/** What a hint maps to: keys, prefixes, `'all'`, or nothing (`null`/`undefined`/empty). */
+export type KeySelection = InvalidationTarget | 'all' | ReadonlyArray<InvalidationTarget> | null | undefined;
+
+/** Maps a hint from a trigger or source to the keys it affects. */
+export type HintsToKeys = (hint: Hint) => KeySelection | Promise<KeySelection>;
+
+/** Invalidation driven by a trigger or a source's watch (see `invalidationTrigger`). */
+export interface InvalidationSpec {
+  from: Trigger | Source<unknown>;
+  hintsToKeys: HintsToKeys;
+  /** Default `drop`. */
+  mode?: InvalidationMode;
+  /** Actor recorded in audit; default `trigger:<hint kind>`. */
+  actor?: string;
+}
+
+/** Options of `reloadableCache()`. `V` is the validated value of one entry. */
+export interface ReloadableCacheOptions<V> {
+  /** Unique member name (events, metrics, audit, HTTP). */
+  name: string;
+  /** Reads the raw value of one key. */
+  load: (key: string, ctx: CacheLoadContext) => unknown | Promise<unknown>;
+  /** Standard Schema v1 (zod, valibot, arktype); its output type is `V`. */
+  schema?: StandardSchemaV1<unknown, V>;
+  /** Extra semantic checks on a validated value; throw to reject. */
+  validate?: (value: V, key: string) => void | Promise<void>;
+  /** Freshness of an entry in ms (default `Infinity`: entries never go stale by age). */
+  ttlMs?: number;
+  /** After `ttlMs`, how long a stale entry is served at once while it refreshes in the background (default 0). */
+  staleWhileRevalidateMs?: number;
+  /** Maximum number of entries (LRU eviction beyond it). Default 1000. */
+  max?: number;
+  /** Content identity for dedupe; default `sha256:<hex>` of canonical JSON. */
+  hash?: (value: V) => string;
+  /** p-retry options for `load`, a retry count, or `false`. Default: 2 retries from 100 ms. */
+  retry?: number | false | PRetryOptions;
+  /** Per-attempt load timeout, dispose timeout, drain timeout (ms). */
+  timeouts?: { load?: number; dispose?: number; drain?: number };
+  /** How long a retired entry waits for its leases before it is disposed anyway (default `timeouts.drain` or 30 000). */
+  drainTimeoutMs?: number;
+  /** Called once per committed entry after it is evicted, replaced or dropped, and drained. */
+  dispose?: (value: V, key: string) => unknown | Promise<unknown>;
+  /** On a failed refresh of an expired entry, serve the last valid value instead of rejecting (default true). */
+  serveStaleOnError?: boolean;
+  /** After a failed refresh, wait this long before refreshing that key again (default 1000 ms). */
+  errorBackoffMs?: number;
+  /** Parallel loads during `reload()` / refresh invalidations (default 8). */
+  refreshConcurrency?: number;
+  /** Triggers and sources whose hints invalidate keys; started by `start()`, stopped by `close()`. */
+  invalidateOn?: InvalidationSpec[];
+  audit?: AuditSink;
+  clock?: Clock;
+}
+
+/** Counters since the cache was created (monotonic), plus current sizes. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Stale entries served (inside the SWR window, or after a failed refresh). */
+  staleServes: number;
+  /** Load attempts by outcome (a load with retries counts once). */
+  loads: { committed: number; unchanged: number; rejected: number };
+  invalidations: { drop: number; refresh: number };
+  evictions: number;
+  disposals: number;
+  size: number;
+  /** Entries past `staleAt`, or whose last refresh failed. */
+  stale: number;
+  inflight: number;
+}
+
+/** `status()` of a cache: a `UnitStatus` plus cache detail. Never keys' values or entries' values. */
+export interface CacheStatus extends UnitStatus {
+  kind: 'cache';
+  size: number;
+  max: number;
+  stale: number;
+  /** Entries whose last refresh failed (served stale). */
+  failing: number;
+  hits: number;
+  misses: number;
+  staleServes: number;
+  inflight: number;
+}
+
+/** `reload()` of a cache refreshes every present key; the result counts them. */
+export interface CacheReloadResult extends ReloadResult {
+  keys: { total: number; committed: number; unchanged: number; rejected: number };
+}
+
+/** A hold on one entry: it is not disposed until released (or its drain times out). */
+export interface CacheLease<V> {
+  readonly value: V;
+  readonly key: string;
+  readonly hash: string;
+  /** Idempotent. */
+  release(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Typed events of a cache. Payloads carry key hashes, never keys or values. `committed`,
+ * `unchanged` and `rejected` also carry a unit-shaped `result`, so consumers written against unit
+ * events (metrics) read them unchanged.
+ */
+export interface CacheEvents {
+  /** A new entry replaced the previous one (or filled a miss). */
+  committed: [{ unit: string; keyHash: string; hash: string; previousHash: string | undefined; generation: number; trigger: TriggerInfo; durationMs: number; result: ReloadResult }];
+  /** A refresh loaded the same content: the entry was kept (no dispose). */
+  unchanged: [{ unit: string; keyHash: string; hash: string; trigger: TriggerInfo; durationMs: number; result: ReloadResult }];
+  /** A load failed; `stale` is true when a previous valid entry is kept and served. */
+  rejected: [{ unit: string; keyHash: string; stage: Stage; error: Error & { code?: string }; stale: boolean; trigger: TriggerInfo; result: ReloadResult }];
+  invalidated: [{ unit: string; mode: InvalidationMode; scope: 'key' | 'prefix' | 'all'; invalidated: number; actor?: string; reason?: string }];
+  /** An entry left the cache: `lru`, `replaced`, `invalidated` or `closed`. */
+  evicted: [{ unit: string; keyHash: string; hash: string; reason: 'lru' | 'replaced' | 'invalidated' | 'closed' }];
+  disposed: [{ unit: string; keyHash: string; hash: string }];
+  'drain-timeout': [{ unit: string; keyHash: string; hash: string; leases: number }];
+  error: [{ unit: string; error: Error; where: string }];
+}
+
+export type CacheEventName = keyof CacheEvents;

@@ -1,0 +1,55 @@
+/**
+ * The CLI's HTTP client: one request to the admin endpoint, with the bearer token and a timeout.
+ * Connection failures and non-JSON answers become a `ClientError` with a one-line reason.
+ *
+ * @module
+ */
+
+/** A failure to talk to the admin endpoint at all (exit code 2). */
+export class ClientError extends Error {
+  override name = 'ClientError';
+}
+
+/** An answer of the admin endpoint. */
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Sends one request and parses the JSON answer.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = await request('http://127.0.0.1:9464/reloadkit/units', { token, timeoutMs: 30_000 });
+ * ```
+ */
+export async function request(
+  url: string,
+  { method = 'GET', token, body, timeoutMs }: { method?: string; token?: string; body?: unknown; timeoutMs: number },
+): Promise<AdminAnswer> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new ClientError(`no answer from ${url} within ${timeoutMs} ms`);
+    const why = e.cause?.code ?? e.cause?.message ?? e.message;
+    throw new ClientError(`cannot reach ${url}: ${why}`);
+  }
+  const text = await response.text();
+  try {
+    return { status: response.status, body: text === '' ? {} : JSON.parse(text) };
+  } catch {
+    throw new ClientError(`unexpected non-JSON answer (HTTP ${response.status}) from ${url}`);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * `reloadkit/etcd`: units fed by etcd keys or prefixes, and fleet-wide rollout status.
+ *
+ * - {@link etcdSource}: read a key (or a prefix as an object), hints from one shared watch per
+ *   (client, key or prefix), resume after reconnects, recovery from compaction.
+ * - {@link etcdFleetReporter}: every instance reports each unit's generation, hash and last
+ *   outcome under a lease; {@link readFleet} / {@link formatFleetTable} show the fleet.
+ *
+ * `etcd3` is an optional peer dependency: install it to use this entry point.
+ *
+ * @module
+ */
+export { etcdSource } from './source.js';
+export type { EtcdSource, EtcdSourceOptions, EtcdDeletePolicy } from './source.js';
+export { etcdWatchStats } from './hub.js';
+export type { EtcdWatchStats, EtcdTarget } from './hub.js';
+export { etcdFleetReporter, readFleet, summarizeFleet, formatFleetTable, fleetRecord } from './fleet.js';
+export type { FleetRecord, FleetInstance, FleetTable, FleetSummary, FleetReporter, FleetReporterOptions, FleetRegistry, FleetMember } from './fleet.js';

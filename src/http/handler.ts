@@ -1,0 +1,290 @@
+/**
+ * `createAdminHandler()`: the admin endpoint as a plain Node `(req, res)` handler. It answers the
+ * requests under its base path and returns `false` for every other one, so it mounts in a bare
+ * `node:http` server, in express (see `expressAdmin`) and in fastify (see `fastifyAdmin`).
+ *
+ * Order of checks, on purpose: probes (`/health`, `/ready`) answer without auth; every other
+ * path is authenticated *before* it is even matched, so an anonymous caller gets the same 401
+ * for `/units/db`, `/units/nope` and `/nonsense` and learns no unit names. Then route (404),
+ * method (405 + `Allow`), scope (403), rate limit (429 + `Retry-After`), body (400/408/413),
+ * unit (404), action.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ReloadkitError } from '../errors.js';
+import type { ReloadOptions, ReloadResult, RegistryMember, UnitStatus } from '../types.js';
+import { createAuthenticator, type Actor, type AuthOption } from './auth.js';
+import { hasBody, readJsonBody } from './body.js';
+import { HttpError } from './http-error.js';
+import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from './params.js';
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { sendError, sendJson } from './respond.js';
+import { isProbe, matchRoute, normalizeBasePath, pathBelow, requestPath, type RouteSpec } from './routes.js';
+import { invalidationJson, resultJson } from './serialize.js';
+
+/** What the handler needs of a registry (`createRegistry()` provides it). */
+export interface AdminRegistry {
+  get(name: string): RegistryMember | undefined;
+  units(): readonly RegistryMember[];
+  reloadAll(opts?: ReloadOptions): Promise<unknown>;
+  /** When present (`createRegistry()` has it), used for `GET /units` and `/ready`. */
+  status?(): { units: UnitStatus[]; ready: boolean };
+}
+
+/** A metrics exposition (the Prometheus module offers one). */
+export interface MetricsProvider {
+  contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** Options of {@link createAdminHandler}. */
+export interface AdminHandlerOptions {
+  registry: AdminRegistry;
+  /** Bearer tokens, a `verify(req)` function, or `'none'` (loopback `host` only). */
+  auth: AuthOption;
+  /** Default `/reloadkit`. */
+  basePath?: string;
+  /** Per-actor token bucket on mutating routes (default burst 20, 5/s), or `false` for none. */
+  rateLimit?: RateLimitOptions | false;
+  /** Maximum request body in bytes. Default 64 KiB. */
+  bodyLimit?: number;
+  /** Time allowed to receive a request body, in ms. Default 10,000. */
+  requestTimeoutMs?: number;
+  /** Serves `GET /metrics` when given. */
+  metrics?: MetricsProvider;
+  /** The host the endpoint listens on; required to be loopback for `auth: 'none'`. */
+  host?: string;
+  /** Told about unexpected errors (answered 500 without details) and broken `verify` functions. */
+  onError?: (error: unknown) => void;
+}
+
+/** Extra input from framework adapters. */
+export interface AdapterContext {
+  /** A body the framework already parsed (the request stream is consumed). */
+  parsedBody?: unknown;
+}
+
+/** The handler: resolves `true` when it answered the request, `false` when the path is not its own. */
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, context?: AdapterContext) => Promise<boolean>;
+
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="reloadkit"' };
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${typeof value === 'number' ? value : `\`${typeof value}\``}`);
+  }
+  return value;
+}
+
+function checkRegistry(registry: unknown): AdminRegistry {
+  const r = registry as Partial<AdminRegistry> | null;
+  if (r === null || typeof r !== 'object' || typeof r.get !== 'function' || typeof r.units !== 'function' || typeof r.reloadAll !== 'function') {
+    throw new TypeError('Expected `registry` to be a registry (`createRegistry()`) with get(), units() and reloadAll()');
+  }
+  return r as AdminRegistry;
+}
+
+function checkMetrics(metrics: unknown): MetricsProvider | undefined {
+  if (metrics === undefined) return undefined;
+  const m = metrics as Partial<MetricsProvider> | null;
+  if (m === null || typeof m !== 'object' || typeof m.contentType !== 'string' || typeof m.metrics !== 'function') {
+    throw new TypeError('Expected `metrics` to be { contentType: string, metrics(): Promise<string> }');
+  }
+  return m as MetricsProvider;
+}
+
+/** Collects results from whatever `reloadAll` returns: an array, a `{ results }` or a record. */
+function resultsOf(outcome: unknown): ReloadResult[] {
+  const isResult = (x: unknown): x is ReloadResult => x !== null && typeof x === 'object' && 'status' in x && 'unit' in x;
+  if (Array.isArray(outcome)) return outcome.filter(isResult);
+  if (outcome !== null && typeof outcome === 'object') {
+    const results = (outcome as { results?: unknown }).results;
+    if (Array.isArray(results)) return results.filter(isResult);
+    if (results instanceof Map) return [...results.values()].filter(isResult);
+    if (outcome instanceof Map) return [...outcome.values()].filter(isResult);
+    return Object.values(outcome).filter(isResult);
+  }
+  return [];
+}
+
+/**
+ * Creates the admin request handler.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createAdminHandler } from 'reloadkit/http';
+ *
+ * const admin = createAdminHandler({
+ *   registry,
+ *   auth: { tokens: [{ token: process.env.RELOADKIT_TOKEN!, scopes: ['read', 'reload'], actor: 'ops' }] },
+ * });
+ * createServer(async (req, res) => {
+ *   if (await admin(req, res)) return;
+ *   res.statusCode = 404;
+ *   res.end();
+ * }).listen(9464, '127.0.0.1');
+ * ```
+ */
+export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
+  if (options === null || typeof options !== 'object') throw new TypeError('Expected `options` to be an object');
+  const registry = checkRegistry(options.registry);
+  const basePath = normalizeBasePath(options.basePath ?? '/reloadkit');
+  const bodyLimit = positiveInteger(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit');
+  const requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
+  const metrics = checkMetrics(options.metrics);
+  const onError = options.onError ?? (() => {});
+  if (typeof onError !== 'function') throw new TypeError('Expected `onError` to be a function');
+  const reportError = (error: unknown) => {
+    try {
+      onError(error);
+    } catch {}
+  };
+  if (options.auth === undefined) {
+    throw new TypeError("Expected `auth` to be { tokens: [...] }, { verify(req) } or 'none' (loopback only): the admin endpoint has no unauthenticated default");
+  }
+  const authenticator = createAuthenticator(options.auth, { host: options.host, onError: reportError });
+  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? {});
+
+  function unitOf(name: string): RegistryMember {
+    const member = registry.get(name);
+    if (member === undefined) throw new HttpError(404, 'unknown_unit', `no unit named '${name.length > 100 ? `${name.slice(0, 100)}…` : name}'`);
+    return member;
+  }
+
+  /** Every member's status, and whether all of them serve a committed generation. */
+  function snapshot(): { units: UnitStatus[]; ready: boolean } {
+    if (typeof registry.status === 'function') return registry.status();
+    const units = registry.units().map((u) => u.status());
+    return { units, ready: units.every((u) => u.generation > 0) };
+  }
+
+  function trigger(route: RouteSpec, req: IncomingMessage): ReloadOptions['trigger'] {
+    return { kind: 'http', detail: `${req.method} ${route.pattern}` };
+  }
+
+  async function probe(below: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `use GET`, { Allow: 'GET, HEAD' });
+    if (below === '/health') return sendJson(res, 200, { status: 'ok' });
+    const { units, ready } = snapshot();
+    // Counts only: probes are anonymous, so they never name a unit.
+    const pending = units.filter((u) => !(u.generation > 0)).length;
+    const isReady = ready && pending === 0;
+    sendJson(res, isReady ? 200 : 503, { ready: isReady, units: units.length, pending });
+  }
+
+  async function body(req: IncomingMessage, context: AdapterContext | undefined): Promise<Record<string, unknown>> {
+    if (context && 'parsedBody' in context && req.readableEnded) {
+      const parsed = context.parsedBody;
+      if (parsed === undefined || parsed === null || (typeof parsed === 'string' && parsed === '')) return {};
+      if (typeof parsed !== 'object' || Array.isArray(parsed) || Buffer.isBuffer(parsed)) {
+        throw new HttpError(400, 'bad_json', 'request body must be a JSON object');
+      }
+      return parsed as Record<string, unknown>;
+    }
+    return readJsonBody(req, { limit: bodyLimit, timeoutMs: requestTimeoutMs });
+  }
+
+  async function act(route: RouteSpec, unit: string | undefined, actor: Actor, input: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (route.name) {
+      case 'units':
+        return sendJson(res, 200, { units: snapshot().units });
+      case 'unit':
+        return sendJson(res, 200, unitOf(unit!).status());
+      case 'metrics': {
+        const text = await metrics!.metrics();
+        if (res.headersSent) return;
+        res.statusCode = 200;
+        res.setHeader('Content-Type', metrics!.contentType);
+        res.setHeader('Cache-Control', 'no-store');
+        res.end(text);
+        return;
+      }
+      case 'reloadUnit': {
+        const opts = parseReloadBody(input);
+        const member = unitOf(unit!);
+        const result = await member.reload({ ...opts, actor: actor.name, trigger: trigger(route, req) });
+        return sendJson(res, result.ok ? 200 : 422, resultJson(result));
+      }
+      case 'rollbackUnit': {
+        const opts = parseRollbackBody(input);
+        const member = unitOf(unit!);
+        if (typeof member.rollback !== 'function') throw new HttpError(404, 'not_rollbackable', `unit '${member.name}' has no rollback`);
+        const result = await member.rollback({ ...opts, actor: actor.name });
+        return sendJson(res, result.ok ? 200 : 422, resultJson(result));
+      }
+      case 'reloadAll': {
+        const opts = parseReloadBody(input);
+        const results = resultsOf(await registry.reloadAll({ ...opts, actor: actor.name, trigger: trigger(route, req) })).map(resultJson);
+        const ok = results.every((r) => r.ok);
+        return sendJson(res, ok ? 200 : 422, { ok, results });
+      }
+      case 'invalidateUnit': {
+        const opts = parseInvalidateBody(input);
+        const member = unitOf(unit!) as RegistryMember & {
+          invalidate?: (target: string | { prefix: string }, o: object) => unknown;
+          invalidateAll?: (o: object) => unknown;
+        };
+        if (typeof member.invalidate !== 'function') throw new HttpError(404, 'not_a_cache', `unit '${member.name}' is not a cache`);
+        const how = { mode: opts.mode, actor: actor.name, reason: opts.reason, trigger: trigger(route, req) };
+        let outcome: unknown;
+        if ('key' in opts) outcome = await member.invalidate(opts.key, how);
+        else if ('prefix' in opts) outcome = await member.invalidate({ prefix: opts.prefix }, how);
+        else if (typeof member.invalidateAll === 'function') outcome = await member.invalidateAll(how);
+        else throw new HttpError(400, 'bad_request', `cache '${member.name}' cannot invalidate all entries`);
+        return sendJson(res, 200, { unit: member.name, ok: true, ...invalidationJson(outcome) });
+      }
+      default:
+        throw new HttpError(404, 'not_found', 'no such admin route');
+    }
+  }
+
+  async function dispatch(below: string, req: IncomingMessage, res: ServerResponse, context: AdapterContext | undefined): Promise<void> {
+    if (isProbe(below)) return probe(below, req, res);
+    const actor = await authenticator.authenticate(req);
+    if (actor === null) throw new HttpError(401, 'unauthorized', 'missing or invalid bearer token', UNAUTHORIZED_HEADERS);
+    const match = matchRoute(below, metrics !== undefined);
+    if (match.route === null) throw match.error;
+    const { route } = match;
+    if (!route.methods.includes(req.method ?? '')) {
+      throw new HttpError(405, 'method_not_allowed', `use ${route.methods[0]}`, { Allow: route.methods.join(', ') });
+    }
+    if (route.scope !== null && !actor.scopes.includes(route.scope)) {
+      throw new HttpError(403, 'forbidden', `this token lacks the '${route.scope}' scope`);
+    }
+    if (route.mutating && limiter !== null) {
+      const verdict = limiter.take(actor.name);
+      if (!verdict.ok) throw new HttpError(429, 'rate_limited', 'too many mutating requests', { 'Retry-After': String(verdict.retryAfterSeconds) });
+    }
+    const input = route.methods.includes('POST') ? await body(req, context) : {};
+    await act(route, match.unit, actor, input, req, res);
+  }
+
+  return async function handleAdminRequest(req, res, context) {
+    const path = requestPath(req.url);
+    if (path === undefined) return false;
+    const below = pathBelow(path, basePath);
+    if (below === undefined) return false;
+    // Only POST bodies are read; any other body would stay on the wire: do not reuse the connection.
+    if (req.method !== 'POST' && hasBody(req) && !req.readableEnded) res.setHeader('Connection', 'close');
+    try {
+      await dispatch(below, req, res, context);
+    } catch (error) {
+      // Any answer before the body was read leaves bytes on the wire: close rather than reuse.
+      const closeHeaders: Record<string, string> = hasBody(req) && !req.readableEnded ? { Connection: 'close' } : {};
+      if (error instanceof HttpError) {
+        sendError(res, error, closeHeaders);
+      } else if (error instanceof ReloadkitError) {
+        // e.g. a reload after close(): the request was fine, the unit's state forbids it.
+        sendError(res, new HttpError(409, error.code, error.message), closeHeaders);
+      } else {
+        reportError(error);
+        sendError(res, new HttpError(500, 'internal', 'internal error'), closeHeaders);
+      }
+    }
+    return true;
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Validation of the JSON bodies of the mutating routes. Strict: unknown fields, wrong types and
+ * control characters in `reason` (which lands in audit logs) are a 400 naming the field.
+ *
+ * @module
+ */
+import { HttpError } from './http-error.js';
+
+/** Body of `POST /units/:name/reload` and `POST /reload`. */
+export interface ReloadBody {
+  reason?: string;
+  force?: boolean;
+}
+
+/** Body of `POST /units/:name/rollback`. */
+export interface RollbackBody {
+  to?: number;
+  reason?: string;
+}
+
+/** Body of `POST /units/:name/invalidate`: exactly one of `key`, `prefix`, `all`. */
+export type InvalidateBody = {
+  mode?: 'drop' | 'refresh';
+  reason?: string;
+} & ({ key: string } | { prefix: string } | { all: true });
+
+const MAX_REASON = 500;
+const MAX_KEY = 4096;
+
+function bad(message: string): HttpError {
+  return new HttpError(400, 'bad_request', message);
+}
+
+function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const field of Object.keys(body)) {
+    if (!allowed.includes(field)) throw bad(`unknown field '${field.slice(0, 64)}' (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function reason(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw bad(`'reason' must be a string of at most ${MAX_REASON} characters without control characters`);
+  }
+  return value;
+}
+
+function key(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > MAX_KEY) throw bad(`'${field}' must be a string of at most ${MAX_KEY} characters`);
+  return value;
+}
+
+/**
+ * Validates a reload body.
+ *
+ * @example
+ * ```ts
+ * parseReloadBody({ reason: 'deploy 42', force: true });
+ * ```
+ */
+export function parseReloadBody(body: Record<string, unknown>): ReloadBody {
+  onlyFields(body, ['reason', 'force']);
+  if (body.force !== undefined && typeof body.force !== 'boolean') throw bad("'force' must be a boolean");
+  const out: ReloadBody = {};
+  const r = reason(body.reason);
+  if (r !== undefined) out.reason = r;
+  if (body.force !== undefined) out.force = body.force;
+  return out;
+}
+
+/**
+ * Validates a rollback body.
+ *
+ * @example
+ * ```ts
+ * parseRollbackBody({ to: 3, reason: 'bad deploy' });
+ * ```
+ */
+export function parseRollbackBody(body: Record<string, unknown>): RollbackBody {
+  onlyFields(body, ['to', 'reason']);
+  const out: RollbackBody = {};
+  if (body.to !== undefined) {
+    if (typeof body.to !== 'number' || !Number.isSafeInteger(body.to) || body.to < 1) throw bad("'to' must be a positive integer generation id");
+    out.to = body.to;
+  }
+  const r = reason(body.reason);
+  if (r !== undefined) out.reason = r;
+  return out;
+}
+
+/**
+ * Validates an invalidate body.
+ *
+ * @example
+ * ```ts
+ * parseInvalidateBody({ prefix: 'user:', mode: 'refresh' });
+ * ```
+ */
+export function parseInvalidateBody(body: Record<string, unknown>): InvalidateBody {
+  onlyFields(body, ['key', 'prefix', 'all', 'mode', 'reason']);
+  const given = ['key', 'prefix', 'all'].filter((f) => body[f] !== undefined);
+  if (given.length !== 1) throw bad("give exactly one of 'key', 'prefix' or 'all: true'");
+  if (body.mode !== undefined && body.mode !== 'drop' && body.mode !== 'refresh') throw bad("'mode' must be 'drop' or 'refresh'");
+  const common: { mode?: 'drop' | 'refresh'; reason?: string } = {};
+  if (body.mode !== undefined) common.mode = body.mode;
+  const r = reason(body.reason);
+  if (r !== undefined) common.reason = r;
+  if (body.key !== undefined) return { ...common, key: key(body.key, 'key') };
+  if (body.prefix !== undefined) {
+    const prefix = key(body.prefix, 'prefix');
+    if (prefix === '') throw bad("'prefix' must not be empty: use 'all: true' to invalidate every key");
+    return { ...common, prefix };
+  }
+  if (body.all !== true) throw bad("'all' must be true");
+  return { ...common, all: true };
+}

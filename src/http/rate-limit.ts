@@ -1,0 +1,94 @@
+/**
+ * A token bucket per actor for mutating admin calls: `burst` calls at once, then `refillPerSecond`
+ * a second. Over the limit, the caller learns how many whole seconds to wait (`Retry-After`).
+ *
+ * @module
+ */
+
+/** Options of {@link createRateLimiter}. */
+export interface RateLimitOptions {
+  /** Bucket size: calls allowed at once. Default 20. */
+  burst?: number;
+  /** Tokens added per second. Default 5. */
+  refillPerSecond?: number;
+  /** Injectable time source (ms), for tests. Default `Date.now`. */
+  clock?: { now(): number };
+  /** Buckets kept at most; full buckets are forgotten first. Default 10,000. */
+  maxActors?: number;
+}
+
+/** The verdict for one call. */
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** A compiled rate limiter. */
+export interface RateLimiter {
+  take(actor: string): RateDecision;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+function positive(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`Expected \`rateLimit.${name}\` to be a positive finite number, got ${typeof value === 'number' ? value : `\`${typeof value}\``}`);
+  }
+  return value;
+}
+
+/**
+ * Creates a per-actor token bucket.
+ *
+ * @example
+ * ```ts
+ * const limiter = createRateLimiter({ burst: 20, refillPerSecond: 5 });
+ * const verdict = limiter.take('deploy-bot');
+ * if (!verdict.ok) res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+ * ```
+ */
+export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
+  const burst = positive(options.burst ?? 20, 'burst');
+  const refill = positive(options.refillPerSecond ?? 5, 'refillPerSecond');
+  const maxActors = positive(options.maxActors ?? 10_000, 'maxActors');
+  const clock = options.clock ?? { now: () => Date.now() };
+  if (typeof clock.now !== 'function') throw new TypeError('Expected `rateLimit.clock` to have a `now()` function');
+  const buckets = new Map<string, Bucket>();
+
+  function refilled(bucket: Bucket, now: number): void {
+    const elapsed = Math.max(0, now - bucket.at) / 1000;
+    bucket.tokens = Math.min(burst, bucket.tokens + elapsed * refill);
+    bucket.at = now;
+  }
+
+  function prune(now: number): void {
+    for (const [actor, bucket] of buckets) {
+      refilled(bucket, now);
+      if (bucket.tokens >= burst) buckets.delete(actor);
+    }
+    // Still too many busy actors: drop the oldest (a fresh bucket is the most lenient outcome).
+    for (const actor of buckets.keys()) {
+      if (buckets.size < maxActors) break;
+      buckets.delete(actor);
+    }
+  }
+
+  return {
+    take(actor) {
+      const now = clock.now();
+      let bucket = buckets.get(actor);
+      if (bucket === undefined) {
+        if (buckets.size >= maxActors) prune(now);
+        bucket = { tokens: burst, at: now };
+        buckets.set(actor, bucket);
+      } else {
+        refilled(bucket, now);
+      }
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1;
+        return { ok: true };
+      }
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / refill)) };
+    },
+  };
+}

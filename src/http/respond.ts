@@ -1,0 +1,41 @@
+/**
+ * Writing JSON responses. Every admin response goes through here so that each one carries the
+ * same defensive headers (no caching, no sniffing) and a body that is plain JSON.
+ *
+ * @module
+ */
+import type { ServerResponse } from 'node:http';
+import type { HttpError } from './http-error.js';
+
+/**
+ * Sends `body` as JSON with `status`. Does nothing if the response was already sent (a client
+ * that went away, or a second error racing the first).
+ *
+ * @example
+ * ```ts
+ * sendJson(res, 200, { units: [] });
+ * ```
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  const payload = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end(payload);
+}
+
+/**
+ * Sends an {@link HttpError} as `{ error: { code, message } }` with its headers.
+ *
+ * @example
+ * ```ts
+ * sendError(res, new HttpError(404, 'not_found', 'no such route'));
+ * ```
+ */
+export function sendError(res: ServerResponse, error: HttpError, extraHeaders: Record<string, string> = {}): void {
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, { ...error.headers, ...extraHeaders });
+}

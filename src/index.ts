@@ -1,0 +1,61 @@
+/**
+ * reloadkit: hot-reload configuration, caches, connection pools and model clients in a running
+ * Node service: validated, atomic, drained. See README.md and docs/architecture.md.
+ *
+ * @module
+ */
+
+// ─── core: the unit ─────────────────────────────────────────────────────────────────────────
+export { reloadable, type UnvalidatedOptions } from './reloadable.js';
+export {
+  ReloadkitError,
+  LoadError,
+  ValidationError,
+  CreateError,
+  HealthCheckError,
+  VerifyError,
+  TimeoutError,
+  NotReadyError,
+  ClosedError,
+  RollbackError,
+  AbortedError,
+  errorInfo,
+} from './errors.js';
+export type { ErrorCode, ValidationIssue } from './errors.js';
+export { canonicalJson, hashValue, sha256 } from './hash.js';
+export type {
+  AnySchema,
+  AuditRecord,
+  AuditSink,
+  Clock,
+  Generation,
+  GenerationInfo,
+  Hint,
+  LastAttempt,
+  LoadContext,
+  Lease,
+  RegistryMember,
+  Reloadable,
+  ReloadableOptions,
+  ReloadOptions,
+  ReloadResult,
+  RollbackOptions,
+  SchemaOutput,
+  Source,
+  Stage,
+  StageContext,
+  Timeouts,
+  Trigger,
+  TriggerInfo,
+  UnitEventName,
+  UnitEvents,
+  UnitStatus,
+} from './types.js';
+
+// ─── composition, triggers, audit (appended by their owners) ────────────────────────────────
+export { derive, type DeriveOptions } from './derive.js';
+export { group, type Group, type GroupMember, type GroupMemberResult, type GroupResult } from './group.js';
+export { pin, type Leasable, type PinnedGenerations, type PinnedValues } from './pin.js';
+export { createRegistry, type Registry, type RegistryEvents, type RegistryOptions, type RegistryStatus, type ReloadAllResult } from './registry.js';
+export { signalTrigger, intervalTrigger, manualTrigger, type SignalTrigger, type IntervalTrigger, type IntervalTriggerOptions, type ManualTrigger } from './triggers/index.js';
+export { jsonlAudit, auditLine, type JsonlAudit, type JsonlAuditEvents, type JsonlAuditOptions } from './jsonl-audit.js';

@@ -1,0 +1,131 @@
+/**
+ * `modelContext()`: a reloadable unit that keeps a model service's context (parameters, prompt
+ * templates) equal to a validated local value. Its `create` stage pushes the candidate with
+ * `If-Match` of the context hash this unit last saw, and the candidate is confirmed only when the
+ * hash the service returns equals the locally computed `sha256:` of its RFC 8785 canonical JSON.
+ *
+ * A 412 (someone else changed the context) rejects the attempt with `RELOADKIT_CONFLICT`, records
+ * the service's current hash (a re-read) and schedules one follow-up reload that pushes against
+ * the fresh hash; a second 412 in a row is left to the next trigger, so two writers never ping-pong.
+ * A push whose response is lost is ambiguous: the unit re-reads the model and accepts the push
+ * only if the service's hash is the one it meant to write.
+ *
+ * The push happens before commit: if a later stage (`healthCheck`) rejects, the service already has
+ * the new context while the unit keeps the old generation; the next reload pushes again.
+ *
+ * @module
+ */
+import { hashValue } from '../hash.js';
+import { reloadable } from '../index.js';
+import type { AnySchema, AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
+import type { McpClient } from './client.js';
+import { McpError } from './errors.js';
+import { NameSchema } from './protocol.js';
+import type { ModelContextValue } from './protocol.js';
+
+/** The live resource: the context the service confirmed. */
+export interface ModelContextHandle<C> {
+  model: string;
+  context: C;
+  /** `sha256:<hex>`, equal on both ends. */
+  contextHash: string;
+  confirmedAt: number;
+}
+
+export interface ModelContextOptions<C extends ModelContextValue> {
+  client: McpClient;
+  model: string;
+  /** Unit name. Default `context:<model>`. */
+  name?: string;
+  load?: ReloadableOptions<C, ModelContextHandle<C>>['load'];
+  source?: Source<unknown>;
+  /** Standard Schema of the context (zod, valibot...). Its output must be a JSON object. */
+  schema?: AnySchema;
+  validate?: ReloadableOptions<C, ModelContextHandle<C>>['validate'];
+  healthCheck?: (handle: ModelContextHandle<C>, ctx: StageContext<C, ModelContextHandle<C>>) => unknown;
+  /** After a 412, reload once against the re-read hash. Default true. */
+  retryOnStale?: boolean;
+  triggers?: Trigger[];
+  audit?: AuditSink;
+  retry?: ReloadableOptions<C, ModelContextHandle<C>>['retry'];
+  timeouts?: Timeouts;
+  history?: number;
+  minIntervalMs?: number;
+  lastKnownGood?: string;
+}
+
+const STALE_TRIGGER = 'mcp-stale-context';
+
+/**
+ * Creates a unit that pushes a validated context to a model service, confirmed by hash.
+ *
+ * @example
+ * ```ts
+ * const context = modelContext({ client, model: 'sentiment', source: fileSource('context.json'), schema: ContextSchema });
+ * await context.start();
+ * context.get().contextHash; // 'sha256:…', the hash the service confirmed
+ * ```
+ */
+export function modelContext<C extends ModelContextValue = ModelContextValue>(options: ModelContextOptions<C>): Reloadable<C, ModelContextHandle<C>> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('modelContext: expected an options object');
+  const { client, model, retryOnStale = true } = options;
+  if (!client || typeof client.putContext !== 'function') throw new TypeError('modelContext: `client` must be an McpClient (createMcpClient)');
+  if (!NameSchema.safeParse(model).success) throw new TypeError(`modelContext: \`model\` must be a model name, got ${JSON.stringify(model)}`);
+  if ((options.load === undefined) === (options.source === undefined)) throw new TypeError('modelContext: pass exactly one of `load` or `source`');
+  const name = options.name ?? `context:${model}`;
+  /** The service's context hash as this unit last saw it: the If-Match of the next push. */
+  let knownHash: string | undefined;
+
+  async function reRead(signal: AbortSignal): Promise<string> {
+    knownHash = (await client.getModel(model, { signal })).contextHash;
+    return knownHash;
+  }
+
+  async function create(value: C, ctx: StageContext<C, ModelContextHandle<C>>): Promise<ModelContextHandle<C>> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`[${name}] a model context must be a JSON object`);
+    const localHash = hashValue(value);
+    const ifMatch = knownHash ?? (await reRead(ctx.signal));
+    let confirmed: string;
+    try {
+      confirmed = (await client.putContext(model, value, ifMatch, { signal: ctx.signal })).contextHash;
+    } catch (error) {
+      if (error instanceof McpError && error.status === 412) {
+        knownHash = error.contextHash ?? (await reRead(ctx.signal).catch(() => undefined));
+        if (retryOnStale && ctx.trigger.kind !== STALE_TRIGGER) {
+          // Coalesces into one follow-up run after this rejected attempt; it pushes against the re-read hash.
+          unit.reload({ reason: 'context hash was stale: re-read and retry', trigger: { kind: STALE_TRIGGER, detail: model } }).catch(() => undefined);
+        }
+        throw new McpError(`[${name}] context push rejected: If-Match ${ifMatch} is stale, the service has ${knownHash ?? 'an unknown hash'}`, { kind: 'status', status: 412, serverCode: 'STALE_CONTEXT', ...(knownHash ? { contextHash: knownHash } : {}) }, { unit: name, cause: error });
+      }
+      if (error instanceof McpError && (error.kind === 'network' || error.kind === 'timeout')) {
+        // The push may or may not have landed: the service's hash decides.
+        const current = await reRead(ctx.signal).catch(() => undefined);
+        if (current !== localHash) throw error;
+        confirmed = current;
+      } else {
+        throw error;
+      }
+    }
+    knownHash = confirmed;
+    if (confirmed !== localHash) {
+      throw new McpError(`[${name}] the service confirmed context hash ${confirmed}, but the pushed context hashes to ${localHash}`, { kind: 'malformed', serverCode: 'HASH_MISMATCH' }, { unit: name });
+    }
+    return { model, context: value, contextHash: localHash, confirmedAt: Date.now() };
+  }
+
+  const unitOptions: ReloadableOptions<C, ModelContextHandle<C>> = { name, create, hash: (v) => hashValue(v) };
+  if (options.schema) unitOptions.schema = options.schema as NonNullable<ReloadableOptions<C, ModelContextHandle<C>>['schema']>;
+  if (options.load) unitOptions.load = options.load;
+  if (options.source) unitOptions.source = options.source;
+  if (options.validate) unitOptions.validate = options.validate;
+  if (options.healthCheck) unitOptions.healthCheck = options.healthCheck;
+  if (options.triggers) unitOptions.triggers = options.triggers;
+  if (options.audit) unitOptions.audit = options.audit;
+  if (options.retry !== undefined) unitOptions.retry = options.retry;
+  if (options.timeouts) unitOptions.timeouts = options.timeouts;
+  if (options.history !== undefined) unitOptions.history = options.history;
+  if (options.minIntervalMs !== undefined) unitOptions.minIntervalMs = options.minIntervalMs;
+  if (options.lastKnownGood) unitOptions.lastKnownGood = options.lastKnownGood;
+  const unit = reloadable<C, ModelContextHandle<C>>(unitOptions);
+  return unit;
+}

@@ -1,0 +1,60 @@
+/**
+ * `startMcpServer()`: binds a `createMcpServer()` handler to a loopback port, with the socket
+ * timeouts a public-facing service needs (slow headers, slow bodies, idle keep-alive).
+ *
+ * @module
+ */
+import { createServer } from 'node:http';
+import { hostForUrl, listen } from '../listen.js';
+import { createMcpServer } from './server.js';
+import type { McpServerHandler, McpServerOptions } from './server.js';
+
+export interface StartMcpServerOptions extends McpServerOptions {
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+}
+
+export interface RunningMcpServer {
+  /** Origin, e.g. `http://127.0.0.1:41234`: pass it to `createMcpClient({ baseUrl })`. */
+  url: string;
+  port: number;
+  handler: McpServerHandler;
+  /** Stops accepting, closes connections, unloads every version. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a model service on `host:port` (loopback and a free port by default).
+ *
+ * @example
+ * ```ts
+ * const service = await startMcpServer({ models: [sentimentModel], port: 8080 });
+ * console.log(service.url); // http://127.0.0.1:8080
+ * await service.close();
+ * ```
+ */
+export async function startMcpServer(options: StartMcpServerOptions): Promise<RunningMcpServer> {
+  const { host = '127.0.0.1', port = 0, ...rest } = options;
+  const handler = createMcpServer(rest);
+  const server = createServer(handler);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  const listening = await listen(server, port, host);
+  const { address } = listening;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostForUrl(address.address)}:${address.port}`,
+    port: address.port,
+    handler,
+    close() {
+      closing ??= (async () => {
+        await listening.close();
+        await handler.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Checks and normalizes `reloadable()` options once, with precise `TypeError`s, so the pipeline
+ * itself never re-checks anything on the hot path.
+ *
+ * @module
+ * @internal
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Options as PRetryOptions } from 'p-retry';
+import { assertAuditSink } from './audit.js';
+import { assertClock, realClock } from './clock.js';
+import { hashValue } from './hash.js';
+import { normalizeRetry } from './retry.js';
+import { isStandardSchema } from './schema.js';
+import type { AuditSink, Clock, Generation, LoadContext, ReloadableOptions, StageContext, Trigger, Source } from './types.js';
+
+/** Default per-stage timeouts (ms). Generous: they exist so nothing can hang a unit forever. */
+export const DEFAULT_TIMEOUTS = Object.freeze({ load: 30_000, create: 30_000, healthCheck: 10_000, dispose: 10_000, drain: 30_000 });
+
+/** Default number of earlier generations retained for rollback. */
+export const DEFAULT_HISTORY = 5;
+
+export interface NormalizedOptions<T, R> {
+  name: string;
+  load: (ctx: LoadContext<T, R>) => unknown;
+  source: Source<unknown> | undefined;
+  sourceLabel: string | undefined;
+  schema: StandardSchemaV1<unknown, T> | undefined;
+  validate: ((next: T, ctx: StageContext<T, R>) => void | Promise<void>) | undefined;
+  create: ((value: T, ctx: StageContext<T, R>) => R | Promise<R>) | undefined;
+  healthCheck: ((resource: R, ctx: StageContext<T, R>) => unknown) | undefined;
+  dispose: ((resource: R, ctx: StageContext<T, R>) => unknown) | undefined;
+  hash: (value: T) => string;
+  retry: PRetryOptions | undefined;
+  timeouts: { load: number; create: number; healthCheck: number; dispose: number; drain: number };
+  minIntervalMs: number;
+  history: number;
+  keepPrevious: boolean;
+  verify: { windowMs: number; check: (generation: Generation<T, R>) => boolean | Promise<boolean> } | undefined;
+  triggers: Trigger[];
+  lastKnownGood: string | undefined;
+  audit: AuditSink | undefined;
+  clock: Clock;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value;
+}
+
+function optionalFunction(options: Record<string, unknown>, key: string): void {
+  const value = options[key];
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`Expected \`${key}\` to be a function, got ${describeValue(value)}.`);
+}
+
+function nonNegative(value: unknown, key: string, { integer = false, positive = false } = {}): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (positive && value === 0) || (integer && !Number.isInteger(value))) {
+    const what = `${positive ? 'a positive' : 'a non-negative'} ${integer ? 'integer' : 'number'}`;
+    throw new TypeError(`Expected \`${key}\` to be ${what}, got ${describeValue(value)}.`);
+  }
+}
+
+/**
+ * Validates `options` and fills in defaults.
+ *
+ * @example
+ * ```ts
+ * const o = normalizeOptions({ name: 'config', load: () => ({}) });
+ * o.timeouts.load; // 30000
+ * ```
+ */
+export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): NormalizedOptions<T, R> {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected options to be an object, got ${describeValue(options)}.`);
+  const o = options as unknown as Record<string, unknown>;
+  if (typeof options.name !== 'string' || options.name.trim() === '') throw new TypeError(`Expected \`name\` to be a non-empty string, got ${describeValue(options.name)}.`);
+  if ((options.load === undefined) === (options.source === undefined)) throw new TypeError('Expected exactly one of `load` or `source`.');
+  optionalFunction(o, 'load');
+  const source = options.source;
+  if (source !== undefined && (typeof source !== 'object' || source === null || typeof source.read !== 'function' || typeof source.describe !== 'function')) {
+    throw new TypeError('Expected `source` to be a Source with describe() and read().');
+  }
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) throw new TypeError('Expected `schema` to be a Standard Schema v1 (zod, valibot, arktype...).');
+  for (const key of ['validate', 'create', 'healthCheck', 'dispose', 'hash']) optionalFunction(o, key);
+
+  const timeouts: Record<keyof typeof DEFAULT_TIMEOUTS, number> = { ...DEFAULT_TIMEOUTS };
+  if (options.timeouts !== undefined) {
+    if (typeof options.timeouts !== 'object' || options.timeouts === null) throw new TypeError(`Expected \`timeouts\` to be an object, got ${describeValue(options.timeouts)}.`);
+    for (const key of Object.keys(DEFAULT_TIMEOUTS) as Array<keyof typeof DEFAULT_TIMEOUTS>) {
+      const value = options.timeouts[key];
+      if (value === undefined) continue;
+      nonNegative(value, `timeouts.${key}`, { positive: true });
+      timeouts[key] = value;
+    }
+  }
+  const minIntervalMs = options.minIntervalMs ?? 0;
+  nonNegative(minIntervalMs, 'minIntervalMs');
+  const history = options.history ?? DEFAULT_HISTORY;
+  nonNegative(history, 'history', { integer: true });
+  if (options.keepPrevious !== undefined && typeof options.keepPrevious !== 'boolean') throw new TypeError(`Expected \`keepPrevious\` to be a boolean, got ${describeValue(options.keepPrevious)}.`);
+  const verify = options.verify;
+  if (verify !== undefined) {
+    if (typeof verify !== 'object' || verify === null || typeof verify.check !== 'function') throw new TypeError('Expected `verify` to be { windowMs, check(generation) }.');
+    nonNegative(verify.windowMs, 'verify.windowMs');
+  }
+  const triggers = options.triggers ?? [];
+  if (!Array.isArray(triggers)) throw new TypeError(`Expected \`triggers\` to be an array, got ${describeValue(triggers)}.`);
+  triggers.forEach((t: Trigger, i) => {
+    if (typeof t !== 'object' || t === null || typeof t.start !== 'function' || typeof t.stop !== 'function') throw new TypeError(`Expected \`triggers[${i}]\` to be a Trigger with start() and stop().`);
+  });
+  if (options.lastKnownGood !== undefined && (typeof options.lastKnownGood !== 'string' || options.lastKnownGood === '')) {
+    throw new TypeError(`Expected \`lastKnownGood\` to be a file path, got ${describeValue(options.lastKnownGood)}.`);
+  }
+  if (options.audit !== undefined) assertAuditSink(options.audit, 'audit');
+  const clock = options.clock ?? realClock;
+  assertClock(clock, 'clock');
+
+  const load = source !== undefined ? (ctx: LoadContext<T, R>) => source.read({ signal: ctx.signal }) : options.load!;
+  let sourceLabel: string | undefined;
+  if (source !== undefined) {
+    try {
+      sourceLabel = String(source.describe());
+    } catch {
+      sourceLabel = 'source';
+    }
+  }
+  return {
+    name: options.name,
+    load,
+    source,
+    sourceLabel,
+    schema: options.schema,
+    validate: options.validate,
+    create: options.create,
+    healthCheck: options.healthCheck,
+    dispose: options.dispose,
+    hash: options.hash ?? ((value: T) => hashValue(value)),
+    retry: normalizeRetry(options.retry),
+    timeouts,
+    minIntervalMs,
+    history,
+    keepPrevious: options.keepPrevious ?? false,
+    verify,
+    triggers: [...triggers],
+    lastKnownGood: options.lastKnownGood,
+    audit: options.audit,
+    clock,
+  };
+}

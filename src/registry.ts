@@ -1,0 +1,307 @@
+/**
+ * `createRegistry()`: the set of a process's reloadable members (units and caches), reloaded,
+ * reported and closed together. The HTTP admin, the metrics adapters and the fleet reporter all
+ * read a registry.
+ *
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { ClosedError, ReloadkitError, errorInfo } from './errors.js';
+import { ATTACH_AUDIT } from './internal.js';
+import type { AuditAttachable } from './internal.js';
+import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from './types.js';
+import { describeValue } from './triggers/signal.js';
+
+/** Options of `createRegistry`. */
+export interface RegistryOptions {
+  /** Receives the audit records of every member (attached when the member is added). */
+  audit?: AuditSink;
+}
+
+/** `registry.status()`: JSON-safe, hashes only. */
+export interface RegistryStatus {
+  /** One status per member, in the order they were added. */
+  units: UnitStatus[];
+  /** True when every member is serving a committed generation (`ready` or `degraded`). */
+  ready: boolean;
+}
+
+/** `registry.reloadAll()`: one result per member, in the order they were added. */
+export interface ReloadAllResult {
+  /** True when every member committed or was unchanged. */
+  ok: boolean;
+  results: ReloadResult[];
+}
+
+/** Events of a registry. */
+export interface RegistryEvents {
+  /** A member was added (metrics adapters attach to it). */
+  added: [{ member: RegistryMember }];
+  /** A member's `error` event, a trigger that failed to start or stop, or a member that failed to start late. */
+  error: [{ unit?: string; error: Error; where: string }];
+}
+
+/** A registry of units and caches. */
+export interface Registry extends EventEmitter<RegistryEvents> {
+  /** Adds a member; starts it if the registry is already started. Returns the member. */
+  add<M extends RegistryMember>(member: M): M;
+  /** The member with this name, or `undefined`. */
+  get(name: string): RegistryMember | undefined;
+  /** Every member, in the order added (a copy: mutating it changes nothing). */
+  units(): RegistryMember[];
+  /** Reloads every member concurrently (each independently; see `group()` for all-or-none). */
+  reloadAll(opts?: ReloadOptions): Promise<ReloadAllResult>;
+  status(): RegistryStatus;
+  /**
+   * Adds a trigger whose hints reload every member (coalesced: hints arriving during a
+   * `reloadAll` share one follow-up). Started now if the registry is started. Returns a function
+   * that stops and removes it.
+   */
+  addTrigger(trigger: Trigger): () => Promise<void>;
+  /** Starts the triggers, then every member. Idempotent; after a failure a new call retries. */
+  start(): Promise<void>;
+  /** Stops the triggers and closes every member. Idempotent. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/**
+ * Creates a registry.
+ *
+ * @throws {TypeError} for invalid options.
+ * @example
+ * ```ts
+ * import { createRegistry, jsonlAudit, signalTrigger } from 'reloadkit';
+ * const registry = createRegistry({ audit: jsonlAudit('audit.jsonl') });
+ * registry.add(config);
+ * registry.add(pool);
+ * registry.addTrigger(signalTrigger('SIGHUP'));  // kill -HUP reloads every member
+ * await registry.start();
+ * registry.status();   // { ready: true, units: [{ name: 'config', generation: 1, hash: 'sha256:…', … }, …] }
+ * await registry.close();
+ * ```
+ */
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`createRegistry: expected \`options\` to be an object, got ${describeValue(options)}`);
+  }
+  const { audit } = options;
+  if (audit !== undefined && typeof audit !== 'function' && typeof (audit as { write?: unknown })?.write !== 'function') {
+    throw new TypeError(`createRegistry: expected \`audit\` to be a function or an object with write(), got ${describeValue(audit)}`);
+  }
+
+  const registry = new EventEmitter<RegistryEvents>() as Registry;
+  const members: RegistryMember[] = [];
+  const byName = new Map<string, RegistryMember>();
+  const detachers = new Map<RegistryMember, () => void>();
+  const triggers = new Set<Trigger>();
+  /** Triggers currently started: a start() retried after a failure does not start them twice. */
+  const activeTriggers = new Set<Trigger>();
+  let starting: Promise<void> | undefined;
+  let started = false;
+  let closing: Promise<void> | undefined;
+
+  const report = (error: unknown, where: string, unit?: string): void => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    try {
+      registry.emit('error', unit === undefined ? { error: e, where } : { unit, error: e, where });
+    } catch {
+      // A throwing listener must not break the registry (semantic 6).
+    }
+  };
+
+  const reloadOne = async (member: RegistryMember, opts: ReloadOptions): Promise<ReloadResult> => {
+    const began = performance.now();
+    try {
+      return await member.reload(opts);
+    } catch (error) {
+      // reload() rejects only for misuse (closed member...): report it as a rejected result.
+      const status = safeStatus(member);
+      const e = error instanceof Error ? error : new Error(String(error));
+      return { id: 0, unit: member.name, status: 'rejected', ok: false, generation: status?.generation ?? 0, error: e, durationMs: performance.now() - began };
+    }
+  };
+
+  const reloadAll = async (opts: ReloadOptions = {}): Promise<ReloadAllResult> => {
+    if (closing) throw new ClosedError('[registry] reloadAll() after close()');
+    const results = await Promise.all([...members].map((m) => reloadOne(m, opts)));
+    return { ok: results.every((r) => r.ok), results };
+  };
+
+  // Trigger hints coalesce: while a reloadAll runs, any number of hints share one follow-up.
+  let running: Promise<unknown> | undefined;
+  let followUp: Hint | undefined;
+  // A hint that arrives while the members start (triggers start first) runs once they have.
+  let beforeStart: Hint | undefined;
+  const fire = (hint: Hint): void => {
+    if (closing) return;
+    if (!started) {
+      beforeStart = hint;
+      return;
+    }
+    if (running) {
+      followUp = hint;
+      return;
+    }
+    const run = (h: Hint): void => {
+      running = reloadAll({ trigger: { kind: h.kind, ...(h.detail === undefined ? {} : { detail: h.detail }) } })
+        .catch((error) => report(error, 'trigger'))
+        .finally(() => {
+          running = undefined;
+          const next = followUp;
+          followUp = undefined;
+          if (next && !closing) run(next);
+        });
+    };
+    run(hint);
+  };
+
+  const startTrigger = async (trigger: Trigger): Promise<void> => {
+    if (activeTriggers.has(trigger)) return;
+    activeTriggers.add(trigger);
+    try {
+      await trigger.start(fire);
+    } catch (error) {
+      activeTriggers.delete(trigger);
+      report(error, 'trigger.start');
+    }
+  };
+  const stopTrigger = async (trigger: Trigger): Promise<void> => {
+    if (!activeTriggers.delete(trigger)) return;
+    try {
+      await trigger.stop();
+    } catch (error) {
+      report(error, 'trigger.stop');
+    }
+  };
+
+  Object.defineProperty(registry, 'closed', { get: () => closing !== undefined, enumerable: true });
+
+  registry.add = <M extends RegistryMember>(member: M): M => {
+    if (closing) throw new ClosedError('[registry] add() after close()');
+    assertMember(member);
+    if (byName.has(member.name)) {
+      throw new ReloadkitError('RELOADKIT_CONFLICT', `[registry] a member named "${member.name}" is already registered: unit names must be unique per registry`, { unit: member.name });
+    }
+    members.push(member);
+    byName.set(member.name, member);
+    if (audit !== undefined) {
+      const attach = (member as Partial<AuditAttachable>)[ATTACH_AUDIT];
+      if (typeof attach === 'function') detachers.set(member, attach.call(member, audit));
+    }
+    member.on('error', (e) => report(e.error, e.where, e.unit ?? member.name));
+    try {
+      registry.emit('added', { member });
+    } catch (error) {
+      report(error, 'added listener', member.name);
+    }
+    if (started) member.start().catch((error: unknown) => report(error, 'start', member.name));
+    return member;
+  };
+
+  registry.get = (name: string) => byName.get(name);
+  registry.units = () => [...members];
+  registry.reloadAll = reloadAll;
+
+  registry.status = (): RegistryStatus => {
+    const units = members.map((m) => safeStatus(m) ?? brokenStatus(m));
+    return { units, ready: units.every((s) => s.generation > 0 && (s.state === 'ready' || s.state === 'degraded')) };
+  };
+
+  registry.addTrigger = (trigger: Trigger) => {
+    if (closing) throw new ClosedError('[registry] addTrigger() after close()');
+    if (trigger === null || typeof trigger !== 'object' || typeof trigger.start !== 'function' || typeof trigger.stop !== 'function') {
+      throw new TypeError(`registry.addTrigger: expected a trigger with start() and stop(), got ${describeValue(trigger)}`);
+    }
+    if (triggers.has(trigger)) throw new TypeError('registry.addTrigger: this trigger is already added');
+    triggers.add(trigger);
+    if (started || starting) void startTrigger(trigger);
+    return async () => {
+      if (!triggers.delete(trigger)) return;
+      await stopTrigger(trigger);
+    };
+  };
+
+  registry.start = (): Promise<void> => {
+    if (closing) return Promise.reject(new ClosedError('[registry] start() after close()'));
+    if (!starting) {
+      const attempt = (async () => {
+        // Watch before read: triggers first, so nothing that changes during the first loads is lost.
+        await Promise.all([...triggers].map(startTrigger));
+        const settled = await Promise.allSettled([...members].map((m) => m.start()));
+        const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ name: members[i]!.name, error: s.reason as unknown }] : []));
+        if (failures.length === 1) throw failures[0]!.error;
+        if (failures.length > 1) {
+          throw new AggregateError(
+            failures.map((f) => f.error),
+            `[registry] ${failures.length} members failed to start: ${failures.map((f) => `${f.name} (${errorInfo(f.error).code})`).join(', ')}`,
+          );
+        }
+        started = true;
+        const hint = beforeStart;
+        beforeStart = undefined;
+        if (hint) fire(hint);
+      })();
+      starting = attempt;
+      attempt.catch(() => {
+        if (starting === attempt) starting = undefined;
+      });
+    }
+    return starting;
+  };
+
+  registry.close = (): Promise<void> => {
+    closing ??= (async () => {
+      await Promise.all([...triggers].map(stopTrigger));
+      triggers.clear();
+      await running?.catch(() => {});
+      const settled = await Promise.allSettled(members.map((m) => m.close()));
+      settled.forEach((s, i) => {
+        if (s.status === 'rejected') report(s.reason, 'close', members[i]!.name);
+      });
+      for (const detach of detachers.values()) {
+        try {
+          detach();
+        } catch {}
+      }
+      detachers.clear();
+      const flush = (audit as { flush?: () => Promise<void> } | undefined)?.flush;
+      if (typeof flush === 'function') await flush.call(audit).catch((error: unknown) => report(error, 'audit'));
+    })();
+    return closing;
+  };
+
+  return registry;
+}
+
+function assertMember(member: unknown): asserts member is RegistryMember {
+  const m = member as Partial<RegistryMember> | null;
+  if (m === null || typeof m !== 'object') throw new TypeError(`registry.add: expected a unit or cache, got ${describeValue(member)}`);
+  if (typeof m.name !== 'string' || m.name === '') throw new TypeError(`registry.add: expected the member to have a non-empty string \`name\`, got ${describeValue(m.name)}`);
+  for (const method of ['start', 'reload', 'status', 'close', 'on'] as const) {
+    if (typeof m[method] !== 'function') throw new TypeError(`registry.add: member "${m.name}" has no ${method}() method: it is not a unit or cache`);
+  }
+}
+
+function safeStatus(member: RegistryMember): UnitStatus | undefined {
+  try {
+    return member.status();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What status() reports for a member whose own status() threw: visible, never hidden. */
+function brokenStatus(member: RegistryMember): UnitStatus {
+  return {
+    name: member.name,
+    state: 'failed',
+    generation: 0,
+    hash: null,
+    committedAt: null,
+    lastAttempt: null,
+    leases: 0,
+    draining: 0,
+    reason: 'status() threw',
+  };
+}

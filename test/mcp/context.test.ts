@@ -1,0 +1,142 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { hashValue } from '../../src/hash.js';
+import { createMcpClient } from '../../src/mcp/client.js';
+import { modelContext } from '../../src/mcp/context.js';
+import { McpError } from '../../src/mcp/errors.js';
+import { startMcpServer } from '../../src/mcp/serve.js';
+import type { AuditRecord, ReloadResult } from '../../src/types.js';
+import { waitFor } from '../helpers/wait.js';
+import { rawServer, wordModel } from './fixtures.js';
+
+const Schema = z.object({ threshold: z.number(), label: z.string().optional() });
+
+async function setup() {
+  const service = await startMcpServer({ models: [wordModel()], token: 'context-token' });
+  await service.handler.ready();
+  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  return { service, client };
+}
+
+test('a context update is committed only once the service confirmed the same hash', async () => {
+  const { service, client } = await setup();
+  let desired: unknown = { threshold: 1 };
+  const audit: AuditRecord[] = [];
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false, audit: (r) => { audit.push(r); } });
+  try {
+    const first = await unit.start();
+    assert.equal(first.hash, hashValue({ threshold: 1 }));
+    assert.equal(unit.get().contextHash, (await client.getModel('words')).contextHash);
+    desired = { label: 'strict', threshold: 3 };
+    const result = await unit.reload({ reason: 'raise threshold' });
+    assert.equal(result.status, 'committed');
+    const remote = await client.getModel('words');
+    assert.equal(remote.contextHash, hashValue({ threshold: 3, label: 'strict' }));
+    assert.equal(unit.get().contextHash, remote.contextHash);
+    assert.deepEqual((await client.infer('words', 'v1', { text: 'good good' })).output, { score: 2, positive: false });
+    // Invalid locally: rejected at validate, nothing pushed.
+    desired = { threshold: 'high' };
+    const invalid = await unit.reload();
+    assert.equal(invalid.stage, 'validate');
+    assert.equal((await client.getModel('words')).contextHash, remote.contextHash);
+    assert.ok(audit.every((r) => !JSON.stringify(r).includes('strict')), 'audit carries hashes, never values');
+    assert.deepEqual(audit.map((r) => r.outcome), ['committed', 'committed', 'rejected']);
+  } finally {
+    await unit.close();
+    await service.close();
+  }
+});
+
+test('a stale If-Match (another writer changed the context) is a rejection, then a re-read and a confirmed push', async () => {
+  const { service, client } = await setup();
+  let desired: unknown = { threshold: 1 };
+  const results: ReloadResult[] = [];
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
+  unit.on('rejected', (e) => results.push(e.result));
+  unit.on('committed', (e) => results.push(e.result));
+  try {
+    await unit.start();
+    // Someone else writes the context behind the unit's back.
+    const theirs = await client.putContext('words', { threshold: 9 }, unit.get().contextHash);
+    desired = { threshold: 2 };
+    const rejected = await unit.reload({ reason: 'mine' });
+    assert.equal(rejected.status, 'rejected');
+    assert.equal(rejected.stage, 'create');
+    const cause = (rejected.error as Error & { cause?: unknown }).cause;
+    assert.ok(cause instanceof McpError && cause.code === 'RELOADKIT_CONFLICT' && cause.status === 412, String(cause));
+    assert.match(rejected.error?.message ?? '', /is stale, the service has sha256:/);
+    // The follow-up reload (re-read hash) pushes again and is confirmed.
+    await waitFor(() => unit.current?.hash === hashValue({ threshold: 2 }), { message: 'follow-up commit' });
+    assert.equal((await client.getModel('words')).contextHash, hashValue({ threshold: 2 }));
+    assert.notEqual(theirs.contextHash, unit.get().contextHash);
+    assert.deepEqual(results.map((r) => r.status), ['committed', 'rejected', 'committed'], 'start, the stale push, the re-read push');
+  } finally {
+    await unit.close();
+    await service.close();
+  }
+});
+
+test('a service that confirms a different hash than the pushed context is rejected', async () => {
+  // The service's schema strips unknown keys, so what it stores (and hashes) is not what was sent.
+  const model = wordModel();
+  const service = await startMcpServer({ models: [model] });
+  await service.handler.ready();
+  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  let desired: unknown = { threshold: 1 };
+  const unit = modelContext({ client, model: 'words', load: () => desired, retry: false });
+  try {
+    await unit.start();
+    desired = { threshold: 2, extra: 'dropped by the service' };
+    const result = await unit.reload();
+    assert.equal(result.status, 'rejected');
+    assert.match(result.error?.message ?? '', /confirmed context hash sha256:[0-9a-f]+, but the pushed context hashes to sha256:/);
+    assert.equal(unit.get().contextHash, hashValue({ threshold: 1 }), 'the live generation is untouched');
+  } finally {
+    await unit.close();
+    await service.close();
+  }
+});
+
+test('a push whose response is lost is settled by re-reading the hash: committed if it landed, rejected if not', async () => {
+  const { service, client: direct } = await setup();
+  // A proxy that forwards everything, but for PUT context drops the connection instead of answering:
+  // after forwarding (`land`) or without forwarding.
+  let putMode: 'land' | 'drop' | 'pass' = 'pass';
+  const proxy = await rawServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const isPut = req.method === 'PUT' && req.url?.endsWith('/context');
+    if (isPut && putMode === 'drop') { res.socket?.destroy(); return; }
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+    const upstream = await fetch(`${service.url}${req.url}`, { method: req.method ?? 'GET', headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+    const text = await upstream.text();
+    if (isPut && putMode === 'land') { res.socket?.destroy(); return; }
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
+  });
+  const client = createMcpClient({ baseUrl: proxy.url, token: 'context-token', retries: 0 });
+  let desired: unknown = { threshold: 1 };
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
+  try {
+    await unit.start();
+    putMode = 'land';
+    desired = { threshold: 5 };
+    const landed = await unit.reload();
+    assert.equal(landed.status, 'committed', landed.error?.message);
+    assert.equal((await direct.getModel('words')).contextHash, hashValue({ threshold: 5 }));
+    putMode = 'drop';
+    desired = { threshold: 6 };
+    const dropped = await unit.reload();
+    assert.equal(dropped.status, 'rejected');
+    assert.match(dropped.error?.message ?? '', /PUT \/models\/words\/context failed/);
+    assert.equal(unit.get().contextHash, hashValue({ threshold: 5 }));
+    assert.equal((await direct.getModel('words')).contextHash, hashValue({ threshold: 5 }));
+    putMode = 'pass';
+    assert.equal((await unit.reload()).status, 'committed');
+    assert.equal((await direct.getModel('words')).contextHash, hashValue({ threshold: 6 }));
+  } finally {
+    await unit.close();
+    await proxy.close();
+    await service.close();
+  }
+});

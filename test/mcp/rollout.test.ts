@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { prometheusMetrics } from '../../src/metrics/prometheus.js';
+import { createMcpClient } from '../../src/mcp/client.js';
+import { startMcpServer } from '../../src/mcp/serve.js';
+import { modelRollout } from '../../src/mcp/rollout.js';
+import type { StepReport } from '../../src/mcp/rollout.js';
+import type { AuditRecord } from '../../src/types.js';
+import { freePort, waitFor } from '../helpers/wait.js';
+import { wordModel } from './fixtures.js';
+import { startTraffic } from './traffic.js';
+
+const quick = { minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 2000, stepTimeoutMs: 20_000, pollIntervalMs: 10, retry: false as const };
+
+test('a canary rollout under continuous traffic: every step passes, zero failed requests, old version unloaded; rollback re-promotes', async () => {
+  const service = await startMcpServer({ models: [wordModel()] });
+  await service.handler.ready();
+  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  let target = 'v1';
+  const steps: StepReport[] = [];
+  const audit: AuditRecord[] = [];
+  const rollout = modelRollout({ client, model: 'words', load: () => target, ...quick, onStep: (s) => steps.push(s), audit: (r) => { audit.push(r); } });
+  const rolledBack: unknown[] = [];
+  rollout.on('rolled-back', (e) => rolledBack.push(e));
+  await rollout.start();
+  const traffic = startTraffic(() => rollout.route({ text: 'good great day' }));
+  try {
+    assert.equal(rollout.get().version, 'v1');
+    await waitFor(() => traffic.ok > 20, { message: 'traffic on v1' });
+    target = 'v2';
+    const result = await rollout.reload({ reason: 'ship v2', actor: 'test' });
+    assert.equal(result.status, 'committed', result.error?.message);
+    assert.deepEqual(steps.map((s) => [s.percent, s.passed, s.requests]), [[5, true, 12], [25, true, 12], [50, true, 12], [100, true, 12]]);
+    assert.equal(rollout.get().version, 'v2');
+    assert.deepEqual(rollout.get().weights(), { v2: 100 });
+    await waitFor(async () => (await client.getModel('words')).versions.find((v) => v.version === 'v2')?.weight === 100, { message: 'the service shows the new split' });
+    await waitFor(async () => (await client.getModel('words')).versions.find((v) => v.version === 'v1')?.state === 'UNAVAILABLE', { message: 'v1 unloaded after drain' });
+    const served = traffic.byVersion.v2 ?? 0;
+    await waitFor(() => (traffic.byVersion.v2 ?? 0) > served + 20, { message: 'traffic on v2' });
+
+    const back = await rollout.rollback({ reason: 'operator says so' });
+    assert.equal(back.status, 'committed', back.error?.message);
+    assert.equal(rollout.get().version, 'v1');
+    assert.equal(rolledBack.length, 1);
+    await waitFor(async () => (await client.getModel('words')).versions.find((v) => v.version === 'v2')?.state === 'UNAVAILABLE', { message: 'v2 unloaded after rollback' });
+    const onV1 = traffic.byVersion.v1 ?? 0;
+    await waitFor(() => (traffic.byVersion.v1 ?? 0) > onV1 + 20, { message: 'traffic back on v1' });
+    await traffic.stop();
+    assert.equal(traffic.failed, 0, `failed requests: ${traffic.errors.join('; ')}`);
+    assert.deepEqual(audit.map((r) => [r.action, r.outcome]), [['start', 'committed'], ['reload', 'committed'], ['rollback', 'committed']]);
+  } finally {
+    await traffic.stop();
+    await rollout.close();
+    await service.close();
+  }
+});
+
+test('a broken version (a fifth of requests fail) is rolled back before 100%: rejected result, events, audit, metrics; users see no failure', async () => {
+  const service = await startMcpServer({ models: [wordModel()] });
+  await service.handler.ready();
+  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  let target = 'v1';
+  const audit: AuditRecord[] = [];
+  const rejected: { stage: string; message: string }[] = [];
+  const rollout = modelRollout({ client, model: 'words', load: () => target, ...quick, minRequests: 20, audit: (r) => { audit.push(r); } });
+  rollout.on('rejected', (e) => rejected.push({ stage: e.stage, message: e.error.message }));
+  const prom = prometheusMetrics(rollout, { register: new Registry() });
+  await rollout.start();
+  const traffic = startTraffic(() => rollout.route({ text: 'good' }));
+  try {
+    target = 'broken';
+    const result = await rollout.reload({ reason: 'ship broken' });
+    assert.equal(result.status, 'rejected');
+    assert.equal(result.stage, 'health');
+    assert.match(result.error?.message ?? '', /canary words@broken failed at 5%: error rate .* exceeds 5\.0%; traffic is back on v1/);
+    const progress = rollout.progress();
+    assert.ok(progress.length >= 1 && progress.every((s) => s.percent < 100), 'never reached 100%');
+    assert.equal(progress.at(-1)?.passed, false);
+    assert.equal(rollout.get().version, 'v1');
+    assert.deepEqual(rollout.get().weights(), { v1: 100 });
+    assert.deepEqual(rejected.map((r) => r.stage), ['health']);
+    const record = audit.find((r) => r.action === 'reload');
+    assert.equal(record?.outcome, 'rejected');
+    assert.equal(record?.stage, 'health');
+    assert.equal(record?.error?.code, 'RELOADKIT_HEALTH');
+    const metrics = rollout.metrics();
+    assert.equal(metrics.stepsFailed, 1);
+    assert.ok((metrics.errors.broken ?? 0) >= 2);
+    assert.equal(metrics.fallbacks, metrics.errors.broken);
+    const exposition = await prom.metrics();
+    const rejectedLine = exposition.split('\n').find((l) => l.startsWith('reloadkit_reloads_total{') && l.includes('unit="model:words"') && l.includes('"rejected"'));
+    assert.match(rejectedLine ?? exposition, / 1$/, 'one rejected reload in the Prometheus counter');
+    await waitFor(async () => (await client.getModel('words')).versions.find((v) => v.version === 'broken')?.state === 'UNAVAILABLE', { message: 'broken unloaded' });
+    const onV1 = traffic.byVersion.v1 ?? 0;
+    await waitFor(() => (traffic.byVersion.v1 ?? 0) > onV1 + 20, { message: 'traffic on v1' });
+    await traffic.stop();
+    assert.equal(traffic.failed, 0, 'failed canary requests were answered by v1');
+    assert.equal(rollout.status().generation, 1);
+    await rollout.close();
+    const after = (await client.getModel('words')).versions.find((v) => v.version === 'v1');
+    assert.equal(after?.state, 'READY', 'closing the gateway does not unload the serving version');
+  } finally {
+    prom.detach();
+    await traffic.stop();
+    await rollout.close();
+    await service.close();
+  }
+});
+
+async function spawnService(port: number): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('../../examples/model-gateway/service.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port)], { env: { ...process.env, MCP_TOKEN: 'kill-test-token' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (d) => { out += d.toString(); });
+  await waitFor(() => out.includes('service listening on'), { timeoutMs: 30_000, message: 'service process ready' });
+  return child;
+}
+
+test('the model-service process killed mid-rollout: rejected, the live router stays on the old version and serves it again once the service is back', async () => {
+  const port = await freePort();
+  let child = await spawnService(port);
+  const client = createMcpClient({ baseUrl: `http://127.0.0.1:${port}`, token: 'kill-test-token', retries: 0, timeoutMs: 2000 });
+  let target = 'v1';
+  const errors: string[] = [];
+  const rollout = modelRollout({
+    client, model: 'sentiment', load: () => target, ...quick, minRequests: 30,
+    onStep: (s) => {
+      // Kill the service right after the first step passed: the rollout is in flight.
+      if (s.percent === 5 && s.passed) child.kill('SIGKILL');
+    },
+  });
+  rollout.on('error', (e) => errors.push(`${e.where}: ${e.error.message}`));
+  await rollout.start();
+  const traffic = startTraffic(() => rollout.route({ text: 'a good day' }));
+  try {
+    target = 'v2';
+    const result = await rollout.reload({ reason: 'ship v2' });
+    assert.equal(result.status, 'rejected');
+    assert.equal(result.stage, 'health');
+    assert.match(result.error?.message ?? '', /canary sentiment@v2 failed at 25%/);
+    assert.equal(rollout.get().version, 'v1', 'the old router is still live');
+    assert.deepEqual(rollout.get().weights(), { v1: 100 });
+    assert.equal(rollout.status().lastAttempt?.outcome, 'rejected');
+    // The supervisor restarts the service (with v1 preloaded): the gateway serves v1 again, unchanged.
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    child = await spawnService(port);
+    const before = traffic.byVersion.v1 ?? 0;
+    await waitFor(() => (traffic.byVersion.v1 ?? 0) > before + 20, { timeoutMs: 20_000, message: 'v1 served after restart' });
+    assert.equal(traffic.byVersion.v2 === undefined || traffic.byVersion.v2 > 0, true);
+    assert.equal(rollout.status().generation, 1);
+    assert.ok(errors.some((e) => /DELETE \/models\/sentiment\/versions\/v2 failed/.test(e)), 'the failed unload of v2 is reported as an error event');
+  } finally {
+    await traffic.stop();
+    await rollout.close();
+    child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+});
+
+test('a version that fails to load is rejected at create; a step without traffic fails on its timeout; options are checked', async () => {
+  const service = await startMcpServer({ models: [wordModel()] });
+  await service.handler.ready();
+  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  let target = 'v1';
+  const rollout = modelRollout({ client, model: 'words', load: () => target, ...quick, stepTimeoutMs: 300 });
+  try {
+    await rollout.start();
+    target = 'badload';
+    const failedLoad = await rollout.reload();
+    assert.equal(failedLoad.status, 'rejected');
+    assert.equal(failedLoad.stage, 'create');
+    assert.match(failedLoad.error?.message ?? '', /weights file is corrupt/);
+    target = 'v2';
+    const idle = await rollout.reload();
+    assert.equal(idle.stage, 'health');
+    assert.match(idle.error?.message ?? '', /failed at 5%: only 0 of 12 canary requests within 300 ms/);
+    assert.equal(rollout.get().version, 'v1');
+    await waitFor(async () => (await client.getModel('words')).versions.find((v) => v.version === 'v2')?.state === 'UNAVAILABLE', { message: 'v2 unloaded' });
+    target = 'not a valid name!';
+    assert.equal((await rollout.reload()).stage, 'validate');
+  } finally {
+    await rollout.close();
+    await service.close();
+  }
+  assert.throws(() => modelRollout({ client, model: 'words', load: () => 'v1', steps: [50, 25] }), /steps/);
+  assert.throws(() => modelRollout({ client, model: 'words', load: () => 'v1', maxErrorRate: 2 }), /maxErrorRate/);
+  assert.throws(() => modelRollout({ client, model: 'words' }), /exactly one of `load` or `source`/);
+  assert.throws(() => modelRollout({ client: {} as never, model: 'words', load: () => 'v1' }), /McpClient/);
+});
