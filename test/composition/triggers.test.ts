@@ -6,21 +6,21 @@ import type { Clock, Hint } from '../../src/types.js';
 import { waitFor } from '../helpers/wait.js';
 
 test('signalTrigger: fires on the signal and stop() removes exactly its listener', async () => {
-  const before = process.listenerCount('SIGUSR2');
-  const trigger = signalTrigger('SIGUSR2');
+  const before = process.listenerCount('SIGWINCH');
+  const trigger = signalTrigger('SIGWINCH');
   const hints: Hint[] = [];
   trigger.start((h) => hints.push(h));
-  assert.equal(process.listenerCount('SIGUSR2'), before + 1);
+  assert.equal(process.listenerCount('SIGWINCH'), before + 1);
   assert.equal(trigger.active, true);
-  process.kill(process.pid, 'SIGUSR2');
-  await waitFor(() => hints.length === 1, { message: 'SIGUSR2 hint' });
-  assert.deepEqual(hints[0], { kind: 'signal', detail: 'SIGUSR2' });
+  process.kill(process.pid, 'SIGWINCH');
+  await waitFor(() => hints.length === 1, { message: 'SIGWINCH hint' });
+  assert.deepEqual(hints[0], { kind: 'signal', detail: 'SIGWINCH' });
   // Starting again replaces the consumer, it does not add a second listener.
   trigger.start((h) => hints.push(h));
-  assert.equal(process.listenerCount('SIGUSR2'), before + 1);
+  assert.equal(process.listenerCount('SIGWINCH'), before + 1);
   await trigger.stop();
   await trigger.stop();
-  assert.equal(process.listenerCount('SIGUSR2'), before);
+  assert.equal(process.listenerCount('SIGWINCH'), before);
   assert.equal(trigger.active, false);
 });
 
