@@ -21,7 +21,7 @@ export {
   AbortedError,
   errorInfo,
 } from './errors.js';
-export type { ErrorCode, ValidationIssue } from './errors.js';
+export type { ErrorCode, ErrorContext, ValidationIssue } from './errors.js';
 export { canonicalJson, hashValue, sha256 } from './hash.js';
 export type {
   AnySchema,

@@ -84,8 +84,10 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
       assert.equal(stage, 'load');
       assert.match(error.message, /deleted/);
       assert.equal(unit.get().port, 1);
+      assert.equal(unit.status().state, 'degraded', 'serving the last generation while the key is gone');
       await client.put('/unit/deleted').value(JSON.stringify({ port: 5 }));
       await waitFor(() => unit.get().port === 5, { message: 'recreated key committed' });
+      assert.equal(unit.status().state, 'ready');
     } finally {
       await unit.close();
     }
