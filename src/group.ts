@@ -6,6 +6,7 @@
  */
 import { ReloadkitError, errorInfo } from './errors.js';
 import { STAGE } from './internal.js';
+import { callOptionsError } from './options.js';
 import type { StageOutcome, StagedCandidate, Stageable } from './internal.js';
 import type { ReloadOptions, ReloadResult, Stage } from './types.js';
 import { describeValue } from './triggers/signal.js';
@@ -18,7 +19,8 @@ export interface GroupMemberResult {
   unit: string;
   /**
    * `committed` / `unchanged` as for a unit; `rejected` when this member failed a stage;
-   * `discarded` when it staged fine but another member failed (its staged resource was disposed).
+   * `discarded` when it staged fine but another member failed (its staged resource was disposed;
+   * its `result` is `rejected` with the group error, at the failing member's stage).
    */
   status: 'committed' | 'unchanged' | 'rejected' | 'discarded';
   /** The member's own result (for `discarded`, the result of the discard). */
@@ -114,6 +116,8 @@ export function group(units: readonly GroupMember[] | Record<string, GroupMember
   return {
     units: members,
     async reload(opts: ReloadOptions = {}) {
+      const invalid = callOptionsError(opts, 'reload');
+      if (invalid) throw invalid;
       const unlock = await lockAll(members);
       try {
         return await reloadGroup(members, opts);
@@ -152,7 +156,13 @@ async function reloadGroup(members: readonly GroupMember[], opts: ReloadOptions)
       const info = errorInfo(result?.error ?? o.thrown);
       return `${o.unit}${result?.stage ? ` at ${result.stage}` : ''} (${info.code})`;
     });
-  const error = new ReloadkitError('RELOADKIT_GROUP', `[group] nothing committed: ${failed.length} of ${members.length} member(s) failed: ${reasons.join(', ')}`);
+  // The group error carries the stage at which the (first) failing member failed, so each
+  // discarded member's attempt is reported like any rejection: a `rejected` event with that stage
+  // (counted by the metrics adapters) and an audit record with the same stage and error. A member
+  // that failed without a stage (a unit closed meanwhile) leaves it unset, as its own rejection does.
+  const stage = outcomes.map((o) => (o.outcome?.kind === 'done' ? o.outcome.result.stage : undefined)).find((s) => s !== undefined);
+  const message = `[group] nothing committed: ${failed.length} of ${members.length} member(s) failed: ${reasons.join(', ')}`;
+  const error = new ReloadkitError('RELOADKIT_GROUP', message, stage === undefined ? {} : { stage });
   const staged: { index: number; staged: StagedCandidate }[] = [];
   outcomes.forEach((o, index) => {
     if (o.outcome?.kind === 'staged') staged.push({ index, staged: o.outcome.staged });

@@ -147,3 +147,34 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
     clock,
   };
 }
+
+/**
+ * Checks the options of `reload()` / `rollback()` (and `group().reload()`): the `TypeError` to
+ * reject with, or `undefined`. Returned, not thrown, because those methods report misuse as a
+ * rejected promise. Never echoes a value (a reason could hold anything).
+ *
+ * @example
+ * ```ts
+ * callOptionsError({ reason: 42 }, 'reload'); // TypeError: Expected `reason` to be a string, got 42.
+ * callOptionsError({ force: true }, 'reload'); // undefined
+ * ```
+ */
+export function callOptionsError(opts: unknown, method: 'reload' | 'rollback'): TypeError | undefined {
+  if (opts === undefined) return undefined;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) return new TypeError(`Expected ${method}() options to be an object, got ${Array.isArray(opts) ? 'an array' : describeValue(opts)}.`);
+  const o = opts as Record<string, unknown>;
+  for (const key of ['reason', 'actor']) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') return new TypeError(`Expected \`${key}\` to be a string, got ${describeValue(o[key])}.`);
+  }
+  if (method === 'rollback') return undefined;
+  if (o.force !== undefined && typeof o.force !== 'boolean') return new TypeError(`Expected \`force\` to be a boolean, got ${describeValue(o.force)}.`);
+  const signal = o.signal as { aborted?: unknown; addEventListener?: unknown } | null | undefined;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    return new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}.`);
+  }
+  // Lenient on the hint's fields (they are copied as strings): triggers fire what they fire.
+  if (o.trigger !== undefined && (o.trigger === null || typeof o.trigger !== 'object')) {
+    return new TypeError(`Expected \`trigger\` to be a hint such as { kind: 'manual' }, got ${describeValue(o.trigger)}.`);
+  }
+  return undefined;
+}

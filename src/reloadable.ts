@@ -32,7 +32,7 @@ import { ATTACH_AUDIT, STAGE, type AuditAttachable, type Stageable, type StageOu
 import { LastKnownGoodWriter, readLastKnownGood, toRecord } from './last-known-good.js';
 import { ResourceLease } from './lease.js';
 import { Mutex } from './lock.js';
-import { normalizeOptions, type NormalizedOptions } from './options.js';
+import { callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { safeMessage } from './safe-message.js';
 import { validateWithSchema, validationError } from './schema.js';
@@ -240,6 +240,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
 
   reload(opts: ReloadOptions = {}): Promise<ReloadResult> {
     if (this.#closed) return Promise.reject(this.#closedError('reload'));
+    const invalid = callOptionsError(opts, 'reload');
+    if (invalid) return Promise.reject(invalid);
     let run = this.#next;
     if (run === undefined) {
       run = this.#newRun(opts);
@@ -637,14 +639,15 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     return result;
   }
 
-  #finishRejected(a: Attempt, stage: Stage | undefined, error: Error, hash?: string): ReloadResult {
+  /** `ownFailure` is false for a group discard: another member failed, this unit's source is fine. */
+  #finishRejected(a: Attempt, stage: Stage | undefined, error: Error, hash?: string, ownFailure = true): ReloadResult {
     const live = this.#current;
     const result = this.#result(a, 'rejected', live?.id ?? 0, live?.id, stage, error);
     const last: LastAttempt = { at: this.#o.clock.now(), outcome: 'rejected', error: errorInfo(error) };
     if (stage !== undefined) last.stage = stage;
     this.#lastAttempt = last;
     // Serving the live generation while the source cannot be read: degraded until a load succeeds.
-    if (stage === 'load' && live !== undefined && a.action !== 'rollback' && !this.#closed) this.#degraded ??= `load failing: ${error.message}`;
+    if (stage === 'load' && ownFailure && live !== undefined && a.action !== 'rollback' && !this.#closed) this.#degraded ??= `load failing: ${error.message}`;
     if (stage !== undefined && this.#events.has('rejected')) this.#events.emit('rejected', { unit: this.name, stage, error, result });
     this.#auditAttempt(a, result, hash);
     return result;
@@ -695,6 +698,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
 
   rollback(opts: RollbackOptions = {}): Promise<ReloadResult> {
     if (this.#closed) return Promise.reject(this.#closedError('rollback'));
+    const invalid = callOptionsError(opts, 'rollback');
+    if (invalid) return Promise.reject(invalid);
     if (opts.to !== undefined && (typeof opts.to !== 'number' || !Number.isInteger(opts.to))) {
       return Promise.reject(new TypeError(`Expected \`to\` to be a generation id (an integer), got ${typeof opts.to}.`));
     }
@@ -812,8 +817,10 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     const discard = (error: Error): ReloadResult => {
       if (settled) return settled;
       this.#dispose(candidate.cell);
+      // The group's error carries the failing member's stage: reported as such, but not as this
+      // unit's own failure (a discarded member whose source is fine is not degraded).
       const stage = error instanceof ReloadkitError ? error.stage : undefined;
-      settled = this.#finishRejected(a, stage, error, candidate.hash);
+      settled = this.#finishRejected(a, stage, error, candidate.hash, false);
       release();
       return settled;
     };

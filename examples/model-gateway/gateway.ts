@@ -10,10 +10,13 @@
  *   POST /admin/rollback                      → ReloadResult
  *   PUT  /admin/context    { context }        → ReloadResult + confirmed hash
  *   GET  /admin/status                        → unit statuses and routing metrics
+ *   GET  /metrics                             → Prometheus exposition (reloads, rejections, durations)
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { prometheusMetrics } from '../../src/metrics/prometheus.js';
 import { createMcpClient, modelContext, modelRollout } from '../../src/mcp/index.js';
 import { SentimentContextSchema } from './sentiment-model.js';
 
@@ -46,6 +49,8 @@ rollout.on('error', (e) => log(`error (${e.where}): ${e.error.message}`));
 const context = modelContext({ client, model: 'sentiment', load: () => targetContext, schema: SentimentContextSchema, retry: false });
 context.on('committed', (e) => log(`context confirmed by the service: ${e.current.resource.contextHash}`));
 context.on('rejected', (e) => log(`context rejected at ${e.stage}: ${e.error.message}`));
+
+const prometheus = prometheusMetrics([rollout, context], { register: new Registry() });
 
 await rollout.start();
 await context.start();
@@ -89,6 +94,10 @@ const server = createServer((req, res) => {
       }
       if (req.method === 'GET' && req.url === '/admin/status') {
         return send(res, 200, { rollout: rollout.status(), live: rollout.get().version, weights: rollout.get().weights(), metrics: rollout.metrics(), context: context.status() });
+      }
+      if (req.method === 'GET' && req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': prometheus.contentType }).end(await prometheus.metrics());
+        return;
       }
       send(res, 404, { error: 'not found' });
     } catch (error) {

@@ -195,10 +195,16 @@ const hubsByClient = new WeakMap<object, Map<string, EtcdWatchHub>>();
 const recoveriesByClient = new WeakMap<object, number>();
 
 /**
- * Subscribes to the shared hub of (client, target), creating it on first use.
+ * Subscribes to the shared hub of (client, target), creating it on first use. `readRevision`:
+ * the revision the subscriber last read at, if any (a new watch then starts right after it).
  * Returns the hub and the unsubscribe function (the hub closes with its last subscriber).
  */
-export function subscribeHub(client: Namespace, target: EtcdTarget, subscriber: HubSubscriber): { hub: EtcdWatchHub; unsubscribe: () => Promise<void> } {
+export function subscribeHub(
+  client: Namespace,
+  target: EtcdTarget,
+  subscriber: HubSubscriber,
+  readRevision?: bigint,
+): { hub: EtcdWatchHub; unsubscribe: () => Promise<void> } {
   let hubs = hubsByClient.get(client);
   if (!hubs) {
     hubs = new Map();
@@ -214,6 +220,9 @@ export function subscribeHub(client: Namespace, target: EtcdTarget, subscriber: 
     hub = created;
     hubs.set(id, hub);
   }
+  // Known before the watch opens, so a new watch starts at the read's revision + 1 and delivers
+  // a change made between the read and the watch as an ordinary event.
+  if (readRevision !== undefined) hub.noteRead(undefined, readRevision);
   return { hub, unsubscribe: hub.subscribe(subscriber) };
 }
 

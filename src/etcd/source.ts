@@ -127,7 +127,7 @@ export function etcdSource(client: Namespace, target: { key: string } | { prefix
     },
     watch(hint: (h: Hint) => void) {
       const subscriber: HubSubscriber = { hint };
-      const subscription = subscribeHub(client, target, subscriber);
+      const subscription = subscribeHub(client, target, subscriber, revision);
       watching.set(subscriber, subscription);
       if (revision !== undefined) subscription.hub.noteRead(subscriber, revision);
       return async () => {

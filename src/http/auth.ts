@@ -97,6 +97,14 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Like `describe`, for places where a string is likely a token given in the wrong shape
+ * (`auth: process.env.TOKEN`, `tokens: ['s3cret']`): only its length is told, never its text.
+ */
+function describeMaybeSecret(value: unknown): string {
+  return typeof value === 'string' ? `a string of ${value.length} characters` : describe(value);
+}
+
+/**
  * Extracts the bearer token of the `Authorization` header, or `undefined`.
  *
  * @example
@@ -117,7 +125,7 @@ function tokenAuthenticator(tokens: readonly TokenSpec[]): Authenticator {
   }
   const entries = tokens.map((spec, i) => {
     const where = `auth.tokens[${i}]`;
-    if (spec === null || typeof spec !== 'object') throw new TypeError(`Expected \`${where}\` to be an object { token, scopes, actor }, got ${describe(spec)}`);
+    if (spec === null || typeof spec !== 'object') throw new TypeError(`Expected \`${where}\` to be an object { token, scopes, actor }, got ${describeMaybeSecret(spec)}`);
     if (typeof spec.token !== 'string' || spec.token.length < MIN_TOKEN_LENGTH) {
       // The token itself is never echoed: only its type and length.
       const got = typeof spec.token === 'string' ? `a string of ${spec.token.length} characters` : `\`${typeof spec.token}\``;
@@ -193,7 +201,7 @@ export function createAuthenticator(auth: AuthOption, { host, onError = () => {}
     };
   }
   if (auth === null || typeof auth !== 'object') {
-    throw new TypeError(`Expected \`auth\` to be { tokens: [...] }, { verify(req) } or 'none', got ${describe(auth)}`);
+    throw new TypeError(`Expected \`auth\` to be { tokens: [...] }, { verify(req) } or 'none', got ${describeMaybeSecret(auth)}`);
   }
   if ('tokens' in auth) return tokenAuthenticator(auth.tokens);
   if ('verify' in auth && typeof auth.verify === 'function') return verifyAuthenticator(auth.verify.bind(auth), onError);

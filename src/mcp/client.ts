@@ -13,10 +13,10 @@ import type { z } from 'zod';
 import { McpError } from './errors.js';
 import type { McpErrorKind } from './errors.js';
 import {
-  ContextUpdatedSchema, ErrorBodySchema, HealthSchema, InferResponseSchema, MCP_BASE_PATH, ModelInfoSchema,
+  ContextInfoSchema, ContextUpdatedSchema, ErrorBodySchema, HealthSchema, InferResponseSchema, MCP_BASE_PATH, ModelInfoSchema,
   ModelListSchema, OperationSchema, ReadinessSchema, UnloadedSchema, WeightsSchema,
 } from './protocol.js';
-import type { ContextUpdated, Health, InferResponse, ModelContextValue, ModelInfo, Operation, Readiness, Unloaded } from './protocol.js';
+import type { ContextInfo, ContextUpdated, Health, InferResponse, ModelContextValue, ModelInfo, Operation, Readiness, Unloaded } from './protocol.js';
 
 export interface McpClientOptions {
   /** Service origin, e.g. `http://127.0.0.1:8080` (the `/mcp/v1` prefix is added). */
@@ -50,6 +50,8 @@ export interface McpClient {
   health(opts?: CallOptions): Promise<Health>;
   listModels(opts?: CallOptions): Promise<ModelInfo[]>;
   getModel(model: string, opts?: CallOptions): Promise<ModelInfo>;
+  /** The model's context and its hash (`GET /models/:model/context`). */
+  getContext(model: string, opts?: CallOptions): Promise<ContextInfo>;
   /** Never throws for a 503: it is the "not ready" answer. */
   ready(model: string, opts?: CallOptions): Promise<Readiness>;
   /** Conditional update: `ifMatch` is the context hash the caller believes is current. 412 → `McpError` code `RELOADKIT_CONFLICT`. */
@@ -185,6 +187,7 @@ export function createMcpClient(options: McpClientOptions): McpClient {
     health: (o = {}) => call({ method: 'GET', path: '/health', schema: HealthSchema, retry: true, signal: o.signal }),
     listModels: async (o = {}) => (await call({ method: 'GET', path: '/models', schema: ModelListSchema, retry: true, signal: o.signal })).models,
     getModel: (model, o = {}) => call({ method: 'GET', path: `/models/${seg(model, 'model')}`, schema: ModelInfoSchema, retry: true, signal: o.signal }),
+    getContext: (model, o = {}) => call({ method: 'GET', path: `/models/${seg(model, 'model')}/context`, schema: ContextInfoSchema, retry: true, signal: o.signal }),
     ready: (model, o = {}) => call({ method: 'GET', path: `/models/${seg(model, 'model')}/ready`, schema: ReadinessSchema, okStatuses: [200, 503], retry: true, signal: o.signal }),
     putContext: (model, context, ifMatch, o = {}) => {
       if (typeof ifMatch !== 'string' || ifMatch.length === 0) throw new TypeError('McpClient.putContext: `ifMatch` must be the current context hash');

@@ -78,6 +78,10 @@ export type ModelList = z.infer<typeof ModelListSchema>;
 export const ReadinessSchema = z.object({ model: NameSchema, ready: z.boolean(), state: ModelStateSchema, readyVersions: z.array(NameSchema).max(1000) });
 export type Readiness = z.infer<typeof ReadinessSchema>;
 
+/** `GET /models/:model/context`: the context alone (also sent with an `ETag` of `contextHash`). */
+export const ContextInfoSchema = z.object({ model: NameSchema, context: ContextSchema, contextHash: HashSchema });
+export type ContextInfo = z.infer<typeof ContextInfoSchema>;
+
 /** `PUT /models/:model/context` request body (with `If-Match: <current hash>`). */
 export const ContextUpdateSchema = z.object({ context: ContextSchema });
 export type ContextUpdate = z.infer<typeof ContextUpdateSchema>;

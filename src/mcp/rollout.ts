@@ -144,20 +144,50 @@ export function modelRollout(options: ModelRolloutOptions): ModelRollout {
   };
 
   async function create(target: RolloutTarget, ctx: StageContext<RolloutTarget, ModelRouter>): Promise<ModelRouter> {
-    const live = ctx.previous?.resource;
+    const { version } = target;
+    // From here on the version counts as in use: a retired router of the same version that
+    // finishes draining meanwhile must not unload it under this attempt.
+    creating.set(version, (creating.get(version) ?? 0) + 1);
+    let router: ModelRouter | undefined;
     try {
-      const op = await client.loadVersion(model, target.version, { signal: ctx.signal });
+      // An unload of this version already on its way must land first, or the service could answer
+      // the load from the still-loaded copy and then unload it.
+      await unloading.get(version)?.catch(() => undefined);
+      const op = await client.loadVersion(model, version, { signal: ctx.signal });
       await client.waitForOperation(op.id, { timeoutMs: loadTimeoutMs, intervalMs: pollIntervalMs, signal: ctx.signal });
       const readiness = await client.ready(model, { signal: ctx.signal });
-      if (!readiness.readyVersions.includes(target.version)) {
-        throw new McpError(`model service reports ${model}@${target.version} not ready (model state ${readiness.state})`, { kind: 'status', serverCode: 'NOT_READY' });
+      if (!readiness.readyVersions.includes(version)) {
+        throw new McpError(`model service reports ${model}@${version} not ready (model state ${readiness.state})`, { kind: 'status', serverCode: 'NOT_READY' });
       }
-    } catch (error) {
-      // A load that timed out may still finish later: unload it so it does not linger.
-      if (live?.version !== target.version) client.unloadVersion(model, target.version).catch(() => undefined);
-      throw error;
+      router = new ModelRouter({ client, model, version, metrics, fallbackToPrimary });
+      routers.add(router);
+      return router;
+    } finally {
+      const left = (creating.get(version) ?? 1) - 1;
+      if (left > 0) creating.set(version, left);
+      else creating.delete(version);
+      // A load that failed or timed out may still finish later: unload it so it does not linger,
+      // unless a router still routes to that version (the live one, or a retired one draining).
+      if (router === undefined && !inUse(version)) void unload(version).catch(() => undefined);
     }
-    return new ModelRouter({ client, model, version: target.version, metrics, fallbackToPrimary });
+  }
+
+  /** Unloads `version` on the service; a create of the same version waits for it. */
+  function unload(version: string): Promise<unknown> {
+    const pending = client.unloadVersion(model, version);
+    unloading.set(version, pending);
+    const forget = (): void => {
+      if (unloading.get(version) === pending) unloading.delete(version);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  /** True when a router other than `except` (live, candidate, retired and draining, or being created) uses `version`. */
+  function inUse(version: string, except?: ModelRouter): boolean {
+    if (creating.has(version)) return true;
+    for (const r of routers) if (r !== except && r.version === version) return true;
+    return false;
   }
 
   async function healthCheck(candidate: ModelRouter, ctx: StageContext<RolloutTarget, ModelRouter>): Promise<void> {
@@ -217,14 +247,17 @@ export function modelRollout(options: ModelRolloutOptions): ModelRollout {
   }
 
   async function dispose(router: ModelRouter): Promise<void> {
+    routers.delete(router);
     // Closing the gateway must not take the serving version away from the service (other
     // gateways may route to it): only versions this unit moved away from are unloaded.
     if (closing && router === liveAtClose) return;
+    // A version another router still needs stays loaded, canary included: a router retired by a
+    // rollback may finish draining while a new rollout of the same version runs its steps.
+    if (inUse(router.version, router)) return;
     const live = unit.current?.resource;
     if (live && live !== router) live.clearCanary(router.version);
-    if (live?.version === router.version) return;
     if (live) pushWeights(live.weights());
-    await client.unloadVersion(model, router.version);
+    await unload(router.version);
   }
 
   const unitOptions: ReloadableOptions<RolloutTarget, ModelRouter> = {
@@ -249,6 +282,12 @@ export function modelRollout(options: ModelRolloutOptions): ModelRollout {
 
   let closing = false;
   let liveAtClose: ModelRouter | undefined;
+  /** Every router created and not yet disposed: live, candidate, or retired and draining. */
+  const routers = new Set<ModelRouter>();
+  /** Versions a `create` is loading right now (count per version). */
+  const creating = new Map<string, number>();
+  /** Unloads sent and not yet answered, by version. */
+  const unloading = new Map<string, Promise<unknown>>();
   const unit = reloadable<RolloutTarget, ModelRouter>(unitOptions);
   // After every commit (rollouts, rollbacks, the first start) the service's view of the split follows.
   unit.on('committed', (e) => pushWeights(e.current.resource.weights()));

@@ -5,6 +5,7 @@
  * @module
  */
 import { createServer } from 'node:http';
+import { isLoopbackHost } from '../http/auth.js';
 import { hostForUrl, listen } from '../listen.js';
 import { createMcpServer } from './server.js';
 import type { McpServerHandler, McpServerOptions } from './server.js';
@@ -14,6 +15,12 @@ export interface StartMcpServerOptions extends McpServerOptions {
   host?: string;
   /** Default 0 (a free port). */
   port?: number;
+  /**
+   * Serve without a `token` on a non-loopback host. Default false: such a service would let anyone
+   * who reaches it load, unload and re-route models, so it fails closed unless you opt in (for
+   * example behind a mesh that authenticates for you).
+   */
+  allowUnauthenticated?: boolean;
 }
 
 export interface RunningMcpServer {
@@ -26,7 +33,8 @@ export interface RunningMcpServer {
 }
 
 /**
- * Starts a model service on `host:port` (loopback and a free port by default).
+ * Starts a model service on `host:port` (loopback and a free port by default). A non-loopback
+ * host without a `token` throws a `TypeError` unless `allowUnauthenticated` is set.
  *
  * @example
  * ```ts
@@ -36,7 +44,10 @@ export interface RunningMcpServer {
  * ```
  */
 export async function startMcpServer(options: StartMcpServerOptions): Promise<RunningMcpServer> {
-  const { host = '127.0.0.1', port = 0, ...rest } = options;
+  const { host = '127.0.0.1', port = 0, allowUnauthenticated = false, ...rest } = options;
+  if (rest.token === undefined && !allowUnauthenticated && !isLoopbackHost(host)) {
+    throw new TypeError(`startMcpServer: a service on the non-loopback host ${JSON.stringify(host)} needs a \`token\` (or \`allowUnauthenticated: true\`)`);
+  }
   const handler = createMcpServer(rest);
   const server = createServer(handler);
   server.headersTimeout = 10_000;

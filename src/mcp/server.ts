@@ -14,7 +14,9 @@ import { hashValue } from '../hash.js';
 import {
   ContextSchema, ContextUpdateSchema, InferRequestSchema, LoadRequestSchema, MCP_BASE_PATH, NameSchema, WeightsSchema,
 } from './protocol.js';
-import type { ErrorBody, ModelContextValue, ModelInfo, ModelState, Operation, Readiness, VersionInfo } from './protocol.js';
+import type {
+  ContextInfo, ContextUpdated, ErrorBody, Health, InferResponse, ModelContextValue, ModelInfo, ModelList, ModelState, Operation, Readiness, Unloaded, VersionInfo, Weights,
+} from './protocol.js';
 
 /** What `infer` receives besides the input: the model's current context and its hash. */
 export interface InferContext<C = ModelContextValue> {
@@ -94,6 +96,8 @@ class HttpError extends Error {
   }
 }
 
+/** Deepest JSON nesting a request body may have: deeper bodies are hostile (stack depth), 400. */
+const MAX_JSON_DEPTH = 100;
 const RECENT_WINDOW = 20;
 const DEGRADED_MIN_SAMPLES = 10;
 const DEGRADED_ERROR_SHARE = 0.5;
@@ -284,13 +288,13 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
 
     if (a === 'health' && b === undefined) {
       allow(['GET']);
-      return send(res, 200, { status: 'ok', uptimeMs: Date.now() - startedAt, deploymentId });
+      return send(res, 200, { status: 'ok', uptimeMs: Date.now() - startedAt, deploymentId } satisfies Health);
     }
     // Every other route checks the token before anything else, so a caller without it learns no model names.
     authorize(req);
     if (a === 'models' && b === undefined) {
       allow(['GET']);
-      return send(res, 200, { models: [...slots.values()].map(modelInfo) });
+      return send(res, 200, { models: [...slots.values()].map(modelInfo) } satisfies ModelList);
     }
     if (a === 'operations' && b !== undefined && c === undefined) {
       allow(['GET']);
@@ -314,7 +318,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     if (c === 'context' && d === undefined) {
       allow(['GET', 'PUT']);
       const slot = findModel(b);
-      if (method === 'GET') return send(res, 200, { model: slot.impl.name, context: slot.context, contextHash: slot.contextHash }, { etag: `"${slot.contextHash}"` });
+      if (method === 'GET') return send(res, 200, { model: slot.impl.name, context: slot.context, contextHash: slot.contextHash } satisfies ContextInfo, { etag: `"${slot.contextHash}"` });
       const ifMatch = req.headers['if-match'];
       if (typeof ifMatch !== 'string' || ifMatch.trim() === '') throw new HttpError(428, 'PRECONDITION_REQUIRED', 'If-Match with the current context hash is required');
       const body = parseBody(ContextUpdateSchema, await readJson(req));
@@ -336,7 +340,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       const previousHash = slot.contextHash;
       slot.context = checked.data;
       slot.contextHash = nextHash;
-      return send(res, 200, { model: slot.impl.name, contextHash: nextHash, previousHash }, { etag: `"${nextHash}"` });
+      return send(res, 200, { model: slot.impl.name, contextHash: nextHash, previousHash } satisfies ContextUpdated, { etag: `"${nextHash}"` });
     }
     if (c === 'weights' && d === undefined) {
       allow(['PUT']);
@@ -344,7 +348,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       const body = parseBody(WeightsSchema, await readJson(req));
       for (const v of Object.keys(body.weights)) findVersion(slot, v);
       for (const [v, vs] of slot.versions) vs.weight = body.weights[v] ?? 0;
-      return send(res, 200, { weights: Object.fromEntries([...slot.versions].map(([v, vs]) => [v, vs.weight])) });
+      return send(res, 200, { weights: Object.fromEntries([...slot.versions].map(([v, vs]) => [v, vs.weight])) } satisfies Weights);
     }
     if (c === 'versions' && d === undefined) {
       allow(['POST']);
@@ -359,7 +363,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       const slot = findModel(b);
       findVersion(slot, d);
       await unload(slot, d);
-      return send(res, 200, { model: slot.impl.name, version: d, state: (slot.versions.get(d) as VersionSlot).state });
+      return send(res, 200, { model: slot.impl.name, version: d, state: (slot.versions.get(d) as VersionSlot).state } satisfies Unloaded);
     }
     if (c === 'versions' && d !== undefined && e === 'infer') {
       allow(['POST']);
@@ -383,7 +387,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
         throw new HttpError(500, 'INFERENCE_FAILED', String((error as Error)?.message ?? error).slice(0, 500));
       }
       record(vs, false);
-      return send(res, 200, { model: slot.impl.name, version: d, output: output ?? null, contextHash: slot.contextHash, latencyMs: performance.now() - started });
+      return send(res, 200, { model: slot.impl.name, version: d, output: output ?? null, contextHash: slot.contextHash, latencyMs: performance.now() - started } satisfies InferResponse);
     }
     throw new HttpError(404, 'NOT_FOUND', 'unknown route');
   }
@@ -412,6 +416,10 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       };
       const onEnd = (): void => {
         const text = Buffer.concat(chunks).toString('utf8');
+        if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+          done(new HttpError(400, 'BAD_JSON', `body nests deeper than ${MAX_JSON_DEPTH} levels`));
+          return;
+        }
         try {
           done(undefined, JSON.parse(text));
         } catch {
@@ -460,6 +468,23 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       await Promise.allSettled(preloads);
     },
   });
+}
+
+/** True when `text` (JSON or not) opens more than `limit` nested arrays/objects; strings are skipped. */
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function digest(text: string): Buffer {

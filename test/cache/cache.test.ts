@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { reloadableCache } from '../../src/cache/index.js';
+import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
 import { sha256 } from '../../src/hash.js';
 import type { AuditRecord } from '../../src/types.js';
 import { ATTACH_AUDIT } from '../../src/internal.js';
@@ -545,3 +545,92 @@ test('reload() refreshes every present key with bounded parallelism', async () =
   assert.equal((await cache.get('k7')).version, 2);
   await cache.close();
 });
+
+test('no key and no entry value ever leaves the cache: events, audit, status, stats, inspect, errors, hint-driven invalidations', async () => {
+  const KEY = 'session:KEYSECRET-alice@example.com';
+  const VALUE = 'VALUESECRET-tok_live_123';
+  let mode: 'ok' | 'invalid' | 'throw' | 'hang' | 'changed' = 'ok';
+  const out: string[] = [];
+  const seen = (what: string, payload: unknown): void => {
+    // Errors are serialized with their message, code and cause chain (what a log line would show).
+    const text = JSON.stringify(payload, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, code: (v as { code?: string }).code, cause: (v as { cause?: unknown }).cause } : v));
+    out.push(`${what}: ${text}`);
+  };
+  const hintTrigger = manualHintTrigger();
+  const cache = reloadableCache({
+    name: 'leaks',
+    retry: false,
+    max: 2,
+    timeouts: { load: 30 },
+    drainTimeoutMs: 20,
+    schema: z.object({ token: z.string(), n: z.number() }),
+    audit: (r) => seen('audit', r),
+    dispose: () => undefined,
+    invalidateOn: [invalidationTrigger({ from: hintTrigger, hintsToKeys: (hint) => hint.detail ?? null, mode: 'refresh' })],
+    load: (key, { signal }) => {
+      if (mode === 'throw') return Promise.reject(new Error('backend down'));
+      if (mode === 'hang') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      if (mode === 'invalid') return { token: VALUE, n: `${VALUE}-as-n` };
+      return { token: mode === 'changed' ? `${VALUE}-2` : VALUE, n: key.length };
+    },
+  });
+  for (const event of ['committed', 'unchanged', 'rejected', 'invalidated', 'evicted', 'disposed', 'drain-timeout', 'error'] as const) {
+    cache.on(event, (payload: unknown) => seen(`event ${event}`, payload));
+  }
+  await cache.start();
+  const capture = async (what: string, op: () => Promise<unknown>): Promise<void> => {
+    try {
+      await op();
+    } catch (error) {
+      seen(what, error);
+    }
+  };
+  assert.equal((await cache.get(KEY)).token, VALUE);
+  seen('inspect', cache.inspect(KEY));
+  await cache.invalidate(KEY, { mode: 'refresh' }); // unchanged
+  mode = 'changed';
+  await cache.invalidate(KEY, { mode: 'refresh' }); // committed, old entry retired
+  mode = 'invalid';
+  await cache.invalidate(KEY, { mode: 'refresh' }); // rejected at validate, served stale
+  await capture('cold invalid', () => cache.get(`${KEY}-cold`));
+  mode = 'throw';
+  await capture('reload', () => cache.reload({ reason: 'test' }).then((r) => seen('reload result', r)));
+  mode = 'hang';
+  await capture('timeout', () => cache.get(`${KEY}-hang`));
+  mode = 'ok';
+  hintTrigger.fire({ kind: 'redis', detail: KEY });
+  await waitUntil(() => out.some((l) => l.startsWith('audit') && l.includes('"trigger":{"kind":"redis"}')));
+  const lease = await cache.acquire(`${KEY}-leased`);
+  await cache.get(`${KEY}-evictor-1`);
+  await cache.get(`${KEY}-evictor-2`); // evicts the leased entry: it drains, then times out
+  await waitUntil(() => out.some((l) => l.startsWith('event drain-timeout')));
+  lease.release();
+  await cache.invalidate({ prefix: 'session:' }, { mode: 'drop' });
+  await cache.invalidateAll({ mode: 'drop' });
+  seen('status', cache.status());
+  seen('stats', cache.stats());
+  await cache.close();
+  seen('closed status', cache.status());
+
+  for (const kind of ['event committed', 'event unchanged', 'event rejected', 'event evicted', 'event disposed', 'event drain-timeout', 'audit', 'cold invalid', 'timeout', 'reload result']) {
+    assert.ok(out.some((l) => l.startsWith(kind)), `the test exercised ${kind}`);
+  }
+  const leaks = out.filter((l) => l.includes('KEYSECRET') || l.includes('VALUESECRET'));
+  assert.deepEqual(leaks, [], 'keys and values never appear outside the process');
+});
+
+/** A trigger fired by hand with any hint (the cache maps its detail to a key). */
+function manualHintTrigger() {
+  let fire: ((hint: { kind: string; detail?: string }) => void) | undefined;
+  return {
+    start(f: (hint: { kind: string; detail?: string }) => void) {
+      fire = f;
+    },
+    stop() {
+      fire = undefined;
+    },
+    fire(hint: { kind: string; detail?: string }) {
+      fire?.(hint);
+    },
+  };
+}

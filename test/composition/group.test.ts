@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { group, reloadable } from '../../src/index.js';
+import { Registry } from 'prom-client';
+import { createRegistry, group, reloadable, type AuditRecord } from '../../src/index.js';
+import { prometheusMetrics } from '../../src/metrics/prometheus.js';
 import { fakeSource } from '../../src/testing/index.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -129,4 +131,80 @@ test('group: precise TypeErrors', () => {
   assert.throws(() => group([]), { name: 'TypeError', message: /non-empty array/ });
   assert.throws(() => group([a.unit, a.unit]), { name: 'TypeError', message: 'group: member "a" appears twice' });
   assert.throws(() => group([{ name: 'x' } as never]), { name: 'TypeError', message: 'group: member "x" is not a reloadable unit (it cannot stage a candidate)' });
+});
+
+test('group: a discarded member reports its rejection like any other — event, audit and metrics agree', async (t) => {
+  const created: Res[] = [];
+  const a = member('a', created);
+  const b = member('b', created);
+  const c = member('c', created, 2);
+  const records: AuditRecord[] = [];
+  const registry = createRegistry({ audit: (r) => void records.push(r) });
+  for (const m of [a, b, c]) registry.add(m.unit);
+  const register = new Registry();
+  const metrics = prometheusMetrics(registry, { register });
+  t.after(async () => {
+    metrics.detach();
+    await registry.close();
+  });
+  await Promise.all([a, b, c].map((m) => m.unit.start()));
+  const rejected: Array<{ unit: string; stage: string; code: string | undefined; resultStage: string | undefined }> = [];
+  for (const m of [a, b, c]) m.unit.on('rejected', (e) => rejected.push({ unit: e.unit, stage: e.stage, code: e.error.code, resultStage: e.result.stage }));
+
+  for (const m of [a, b, c]) m.source.set({ version: 2 });
+  const result = await group([a.unit, b.unit, c.unit]).reload({ reason: 'v2', actor: 'ops' });
+  assert.equal(result.status, 'rejected');
+  assert.equal(result.error?.stage, 'health', 'the group error carries the failing member\'s stage');
+
+  // Events: the failing member at its own stage; the discarded ones at that stage with the group error.
+  assert.deepEqual(
+    rejected.sort((x, y) => x.unit.localeCompare(y.unit)),
+    [
+      { unit: 'a', stage: 'health', code: 'RELOADKIT_GROUP', resultStage: 'health' },
+      { unit: 'b', stage: 'health', code: 'RELOADKIT_GROUP', resultStage: 'health' },
+      { unit: 'c', stage: 'health', code: 'RELOADKIT_HEALTH', resultStage: 'health' },
+    ],
+  );
+  const discarded = result.members[0]!.result!;
+  assert.equal(discarded.status, 'rejected');
+  assert.equal(discarded.stage, 'health');
+  assert.match(discarded.error!.message, /^\[group\] nothing committed: 1 of 3 member\(s\) failed: c at health/);
+
+  // Audit: one rejected record per member, with the same stage, actor and reason.
+  const reloads = records.filter((r) => r.action === 'reload');
+  assert.deepEqual(
+    reloads.map((r) => [r.unit, r.outcome, r.stage, r.error?.code, r.actor, r.reason]).sort(),
+    [
+      ['a', 'rejected', 'health', 'RELOADKIT_GROUP', 'ops', 'v2'],
+      ['b', 'rejected', 'health', 'RELOADKIT_GROUP', 'ops', 'v2'],
+      ['c', 'rejected', 'health', 'RELOADKIT_HEALTH', 'ops', 'v2'],
+    ],
+  );
+
+  // Metrics: every member counts one rejected attempt, as the audit trail does.
+  const text = await metrics.metrics();
+  for (const name of ['a', 'b', 'c']) {
+    assert.match(text, new RegExp(`^reloadkit_reloads_total\\{unit="${name}",outcome="rejected"\\} 1$`, 'm'), `${name} counted as rejected`);
+  }
+});
+
+test('group: a member whose source fails makes the others rejected at load, but only that member is degraded', async (t) => {
+  const created: Res[] = [];
+  const a = member('a', created);
+  const b = member('b', created);
+  t.after(() => Promise.all([a.unit.close(), b.unit.close()]));
+  await Promise.all([a.unit.start(), b.unit.start()]);
+  a.source.set({ version: 2 });
+  b.source.set({ version: 2 });
+  b.source.failNext(1, new Error('connection refused'));
+  const result = await group([a.unit, b.unit]).reload();
+  assert.deepEqual(result.members.map((m) => [m.unit, m.status, m.result?.stage]), [
+    ['a', 'discarded', 'load'],
+    ['b', 'rejected', 'load'],
+  ]);
+  assert.equal(a.unit.status().state, 'ready', "a's own source is fine: not degraded");
+  assert.equal(a.unit.status().lastAttempt?.error?.code, 'RELOADKIT_GROUP');
+  assert.equal(b.unit.status().state, 'degraded');
+  assert.equal(a.unit.get().version, 1);
+  await waitFor(() => created.filter((r) => r.version === 2).every((r) => r.disposed), { message: "a's staged v2 disposed" });
 });

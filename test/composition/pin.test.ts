@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { group, pin, reloadable } from '../../src/index.js';
+import { STAGE } from '../../src/internal.js';
 import { fakeSource } from '../../src/testing/index.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -94,4 +95,36 @@ test('pin: a unit that is not ready rejects with NotReadyError and releases the 
   assert.equal(called, false);
   assert.equal(a.unit.status().leases, 0);
   await assert.rejects(pin([a.unit] as never, () => 1), { name: 'TypeError', message: 'pin: expected an object of units such as { config, pool }, got an array' });
+});
+
+test('pin: every lease is taken in one synchronous section — a commit queued by the first acquire lands only after the last', async (t) => {
+  const a = versioned('a');
+  const b = versioned('b');
+  t.after(() => Promise.all([a.unit.close(), b.unit.close()]));
+  await Promise.all([a.unit.start(), b.unit.start()]);
+  a.source.set({ version: 2 });
+  b.source.set({ version: 2 });
+  // Both v2 candidates staged (not committed): committing them is one synchronous call away.
+  const [sa, sb] = await Promise.all([a.unit[STAGE](), b.unit[STAGE]()]);
+  assert.ok(sa.kind === 'staged' && sb.kind === 'staged');
+  let committed = false;
+  const commitBoth = (): void => {
+    sa.staged.commit();
+    sb.staged.commit();
+    committed = true;
+  };
+  // The first acquire() queues the commit of both units on the microtask queue: if pin() let a
+  // single microtask run before its last acquire(), `b` would be pinned at v2 next to `a` at v1.
+  const firstA = {
+    acquire: () => {
+      const lease = a.unit.acquire();
+      queueMicrotask(commitBoth);
+      return lease;
+    },
+  };
+  const seen = await pin({ a: firstA, b: b.unit }, (values, generations) => ({ a: values.a.version, b: values.b.version, ga: generations.a.id, gb: generations.b.id }));
+  assert.equal(committed, true, 'the commit ran meanwhile');
+  assert.deepEqual(seen, { a: 1, b: 1, ga: 1, gb: 1 });
+  assert.equal(a.unit.get().version, 2);
+  assert.equal(b.unit.get().version, 2);
 });

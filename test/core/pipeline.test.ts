@@ -16,6 +16,7 @@ import {
   NotReadyError,
   TimeoutError,
   ValidationError,
+  group,
   reloadable,
 } from '../../src/index.js';
 import { FakeClock } from '../../src/testing/clock.js';
@@ -378,6 +379,23 @@ test('invalid options throw precise TypeErrors', () => {
   assert.throws(() => reloadable({ name: 'x', load, verify: { windowMs: 1 } as never }), /`verify` to be \{ windowMs, check/);
   assert.throws(() => reloadable({ name: 'x', load, clock: {} as never }), /`clock` to be a Clock/);
   assert.throws(() => reloadable({ name: 'x', load, create: 'no' as never }), /`create` to be a function, got string/);
+});
+
+test('reload(), rollback() and group().reload() reject bad call options with precise TypeErrors, and nothing runs', async () => {
+  let loads = 0;
+  const unit = reloadable({ name: 'config', retry: false, load: () => ({ n: ++loads }) });
+  await unit.start();
+  await assert.rejects(unit.reload(null as never), { name: 'TypeError', message: 'Expected reload() options to be an object, got null.' });
+  await assert.rejects(unit.reload({ reason: 42 } as never), { name: 'TypeError', message: 'Expected `reason` to be a string, got 42.' });
+  await assert.rejects(unit.reload({ actor: { id: 'x' } } as never), { name: 'TypeError', message: 'Expected `actor` to be a string, got object.' });
+  await assert.rejects(unit.reload({ force: 'yes' } as never), { name: 'TypeError', message: 'Expected `force` to be a boolean, got string.' });
+  await assert.rejects(unit.reload({ signal: {} } as never), { name: 'TypeError', message: 'Expected `signal` to be an AbortSignal, got object.' });
+  await assert.rejects(unit.reload({ trigger: 'file' } as never), { name: 'TypeError', message: /Expected `trigger` to be a hint/ });
+  await assert.rejects(unit.rollback({ reason: false } as never), { name: 'TypeError', message: 'Expected `reason` to be a string, got false.' });
+  await assert.rejects(group([unit]).reload({ force: 1 } as never), { name: 'TypeError', message: 'Expected `force` to be a boolean, got 1.' });
+  assert.equal(loads, 1, 'no bad call reached the pipeline');
+  assert.equal((await unit.reload({ reason: 'ok', actor: 'me', force: true, signal: new AbortController().signal, trigger: { kind: 'test' } })).status, 'committed');
+  await unit.close();
 });
 
 test('parse errors never echo the input: a JSON.parse snippet is removed from the message', async () => {

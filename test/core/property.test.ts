@@ -8,7 +8,10 @@
  *     unless its drain timed out;
  *   - every promise the unit returned settles;
  *   - nothing is left undisposed (and no timer is left) after close().
- * Runs RELOADKIT_PROPERTY_RUNS schedules (default 1,000).
+ * Runs RELOADKIT_PROPERTY_RUNS schedules (default 1,000), and with 1,000 or more also checks that
+ * the schedules really produced each situation (commits, unchanged, rejections at load, validate,
+ * create and a health-check timeout, rollbacks, drain timeouts, closes with leases held), so a
+ * generator change cannot quietly stop exercising an invariant.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +21,10 @@ import { ClosedError, reloadable, type Lease } from '../../src/index.js';
 import { FakeClock } from '../../src/testing/clock.js';
 
 const RUNS = Number(process.env.RELOADKIT_PROPERTY_RUNS ?? 1_000);
+
+/** How often each situation occurred across all schedules: the test fails if one never did. */
+const coverage = new Map<string, number>();
+const seen = (what: string): void => void coverage.set(what, (coverage.get(what) ?? 0) + 1);
 
 const Schema = z.object({ version: z.number().int(), createFail: z.boolean().optional(), hang: z.boolean().optional() });
 
@@ -121,11 +128,20 @@ async function runSchedule(modes: Mode[], schedule: Command[], keepPrevious: boo
     if (current.id !== lastCommittedId + 1) violations.push(`generation id jumped from ${lastCommittedId} to ${current.id}`);
     lastCommittedId = current.id;
     byGeneration.set(current.id, current.resource);
+    // At the very moment it goes live (not only between commands), the generation is valid and healthy.
+    if (!Schema.safeParse(current.value).success) violations.push(`generation ${current.id} committed without passing validation`);
+    if (!current.resource.healthy) violations.push(`generation ${current.id} committed without passing its health check`);
+    if (current.resource.disposed > 0) violations.push(`generation ${current.id} committed a disposed resource`);
   });
   unit.on('drain-timeout', ({ generation }) => {
     const res = byGeneration.get(generation.id);
     if (res) drainTimedOut.add(res);
+    seen('drain-timeout');
   });
+  unit.on('committed', ({ result }) => seen(result.id === 1 ? 'committed:start' : 'committed'));
+  unit.on('unchanged', () => seen('unchanged'));
+  unit.on('rejected', ({ stage, error }) => seen(`rejected:${stage}${error.code === 'RELOADKIT_TIMEOUT' ? ':timeout' : ''}`));
+  unit.on('rolled-back', () => seen('rolled-back'));
 
   const checkLive = (): void => {
     const gen = unit.current;
@@ -136,11 +152,12 @@ async function runSchedule(modes: Mode[], schedule: Command[], keepPrevious: boo
     if (gen.resource.version !== gen.value.version) violations.push(`live generation ${gen.id}: resource and value disagree`);
   };
 
-  const leases: Array<{ release: () => void }> = [];
+  const leases: Array<{ res: Res; release: () => void }> = [];
   const addLease = (res: Res, release: () => void): void => {
     leaseCount.set(res, (leaseCount.get(res) ?? 0) + 1);
     let done = false;
     leases.push({
+      res,
       release: () => {
         if (done) return;
         done = true;
@@ -220,6 +237,7 @@ async function runSchedule(modes: Mode[], schedule: Command[], keepPrevious: boo
         break;
       case 'close':
         closed = true;
+        seen(leases.length > 0 ? 'early close with leases held' : 'early close');
         track('close', unit.close());
         break;
     }
@@ -227,6 +245,8 @@ async function runSchedule(modes: Mode[], schedule: Command[], keepPrevious: boo
   }
 
   // Finish: close, let virtual time run until everything settles.
+  if (leases.length > 0) seen('final close with leases held');
+  if (leases.some((l) => l.res.disposed === 0 && l.res !== unit.current?.resource)) seen('retired resource still leased at close');
   let closeDone = false;
   track('final close', unit.close()).then(() => (closeDone = true));
   for (let i = 0; i < 50 && !closeDone; i++) await clock.runAllAsync();
@@ -260,4 +280,24 @@ test(`property: ${RUNS} random schedules keep every invariant`, async () => {
     { numRuns: RUNS },
   );
   assert.equal(schedules, RUNS);
+  // The schedules really exercised every situation the invariants are about.
+  if (RUNS >= 1_000) {
+    const expected = [
+      'committed:start',
+      'committed',
+      'unchanged',
+      'rejected:load',
+      'rejected:validate',
+      'rejected:create',
+      'rejected:health:timeout',
+      'rolled-back',
+      'drain-timeout',
+      'early close',
+      'early close with leases held',
+      'final close with leases held',
+      'retired resource still leased at close',
+    ];
+    const missing = expected.filter((what) => (coverage.get(what) ?? 0) < 5);
+    assert.deepEqual(missing, [], `situations seldom or never exercised: ${JSON.stringify(Object.fromEntries(coverage))}`);
+  }
 });

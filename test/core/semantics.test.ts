@@ -59,15 +59,19 @@ test('1. validate before swap: readers only ever see generations that passed sch
     const modes = ['ok', 'bad-validate', 'bad-create', 'bad-health'] as const;
     candidates.push(v % 5 === 0 ? { version: String(v), mode: 'ok' } : { version: v, mode: modes[v % 4] });
   }
-  for (const candidate of candidates) {
-    source.value = candidate;
-    const result = await unit.reload();
-    seen.add(unit.get());
-    const c = candidate as { version: unknown; mode: string };
-    const shouldPass = typeof c.version === 'number' && c.mode === 'ok' && c.version % 7 !== 0;
-    assert.equal(result.status, shouldPass ? 'committed' : 'rejected', `candidate ${JSON.stringify(candidate)}`);
+  try {
+    for (const candidate of candidates) {
+      source.value = candidate;
+      const result = await unit.reload();
+      seen.add(unit.get());
+      const c = candidate as { version: unknown; mode: string };
+      const shouldPass = typeof c.version === 'number' && c.mode === 'ok' && c.version % 7 !== 0;
+      assert.equal(result.status, shouldPass ? 'committed' : 'rejected', `candidate ${JSON.stringify(candidate)}`);
+    }
+  } finally {
+    // Stop the reader even when an assertion failed, so a failure reports instead of hanging.
+    reading = false;
   }
-  reading = false;
   await reader;
 
   for (const r of seen) {
@@ -102,24 +106,34 @@ test('2. atomic commit: the live generation and get() change together, in one sy
     queueMicrotask(() => spin(hops - 1));
   };
   const observer = setInterval(() => spin(200), 0);
+  // Listeners run right after the swap, in the same synchronous section: the new generation is
+  // already what every reader gets. (Recorded, not asserted here: a listener's throw is contained.)
+  let listenerChecks = 0;
+  const listenerMismatches: string[] = [];
   unit.on('committed', ({ current }) => {
-    // Listeners run after the swap: the new generation is already what readers get.
-    assert.equal(unit.get(), current.resource);
-    assert.equal(unit.current, current);
+    listenerChecks++;
+    if (unit.get() !== current.resource) listenerMismatches.push(`get() is not generation ${current.id}'s resource`);
+    if (unit.current !== current) listenerMismatches.push(`current is not generation ${current.id}`);
+    if (unit.status().generation !== current.id) listenerMismatches.push(`status().generation is not ${current.id}`);
   });
   const results = [];
-  for (let i = 0; i < 50; i++) {
-    const before = unit.current!;
-    const pending = unit.reload();
-    assert.equal(unit.current, before, 'reload() must not change anything synchronously before load');
-    results.push(await pending);
-    assert.equal(unit.get().version, unit.current!.value.version);
+  try {
+    for (let i = 0; i < 50; i++) {
+      const before = unit.current!;
+      const pending = unit.reload();
+      assert.equal(unit.current, before, 'reload() must not change anything synchronously before load');
+      results.push(await pending);
+      assert.equal(unit.get().version, unit.current!.value.version);
+    }
+  } finally {
+    running = false;
+    clearInterval(observer);
   }
-  running = false;
-  clearInterval(observer);
   assert.ok(results.every((r) => r.status === 'committed'));
   assert.ok(checks > 0);
   assert.equal(mismatches, 0);
+  assert.equal(listenerChecks, 50);
+  assert.deepEqual(listenerMismatches, []);
   await unit.close();
 });
 
@@ -325,6 +339,33 @@ test('6. failure is contained: throwing listeners, dispose, audit sink and trigg
   for (const where of ['trigger.start', 'trigger.stop', 'dispose', 'audit', 'listener:committed']) assert.ok(wheres.has(where), `missing error event from ${where}: ${[...wheres].join(', ')}`);
   assert.ok(errors.some((e) => e.message === 'async listener exploded'));
   assert.ok(unit.status().errors as number >= 5);
+
+  // A source whose watch() throws, or whose unwatch rejects: error events, the unit still works.
+  const watchErrors: string[] = [];
+  let sourceVersion = 1;
+  const brokenWatch = reloadable({
+    name: 'semantic-6-watch',
+    retry: false,
+    source: {
+      describe: () => 'broken watch',
+      read: async () => ({ version: sourceVersion }),
+      watch: () => {
+        throw new Error('watch exploded');
+      },
+    },
+  });
+  const rejectingUnwatch = reloadable({
+    name: 'semantic-6-unwatch',
+    retry: false,
+    source: { describe: () => 'rejecting unwatch', read: async () => ({ version: sourceVersion }), watch: () => () => Promise.reject(new Error('unwatch exploded')) },
+  });
+  for (const u of [brokenWatch, rejectingUnwatch]) u.on('error', (e) => watchErrors.push(`${e.unit} ${e.where}: ${e.error.message}`));
+  await Promise.all([brokenWatch.start(), rejectingUnwatch.start()]);
+  sourceVersion = 2;
+  assert.equal((await brokenWatch.reload()).status, 'committed');
+  assert.equal((await rejectingUnwatch.reload()).status, 'committed');
+  await Promise.all([brokenWatch.close(), rejectingUnwatch.close()]);
+  assert.deepEqual(watchErrors.sort(), ['semantic-6-unwatch source.unwatch: unwatch exploded', 'semantic-6-watch source.watch: watch exploded']);
 });
 
 test('7. watch before read: source watches and triggers start before the initial load, so a change in between is not lost', async () => {

@@ -22,15 +22,23 @@ const reporter = etcdFleetReporter(registry, client, { prefix, instanceId, ttl: 
 await reporter.start();
 process.stdout.write('ready\n');
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'get') process.stdout.write(`value ${JSON.stringify(config.get())}\n`);
-});
-
-process.once('SIGTERM', () => {
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
   void (async () => {
     await reporter.close();
     await registry.close();
     client.close();
     process.exit(0);
   })();
-});
+};
+
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line.trim() === 'get') process.stdout.write(`value ${JSON.stringify(config.get())}\n`);
+  })
+  // stdin closes when the test process is gone, however it died: never outlive it.
+  .on('close', stop);
+
+process.once('SIGTERM', stop);

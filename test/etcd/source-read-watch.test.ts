@@ -108,6 +108,8 @@ describe('etcdSource (read and watch)', { skip: available ? false : 'etcd not in
     try {
       await waitFor(() => hints.length > 0, { message: 'hint for the change made before the watch' });
       assert.ok(readAt > 0n);
+      // Delivered by the watch itself as the put at readAt + 1 (not by a catch-up re-read hint).
+      assert.match(hints[0]!.detail ?? '', /: put \/gap\/config$/);
     } finally {
       await stop();
     }

@@ -60,6 +60,11 @@ test('reloadkit pool swap: rotations under concurrent requests fail none, and ev
     // Each rotation opened one pool; none of them was closed while serving.
     assert.equal(stats.pools.opened, stats.rotations.committed + 1);
     assert.equal(stats.pools.destroyed, 0);
+    // Every retired pool is closed once its requests drained, while the service keeps running:
+    // all but the live one, before anything is shut down.
+    await waitFor(() => app.ledger.closed === app.ledger.opened - 1, { message: `retired pools closed (${app.ledger.closed} of ${app.ledger.opened - 1})` });
+    assert.equal(app.ledger.doubleCloses, 0);
+    await waitFor(() => holder.unit!.status().draining === 0, { message: 'no retired pool left draining' });
 
     await app.holder.close();
     // After close(): every pool ever opened was QUIT exactly once...

@@ -381,7 +381,8 @@ test(
     await waitFor(() => u.rejections[0], { message: 'a rejection' });
     assert.equal(u.unit.status().state, 'degraded');
     await writeFile(file, JSON.stringify({ v: 2 }));
-    await waitFor(() => u.unit.get().v === 2, { message: 'v2' });
+    await settleOn(u, (c) => c.v === 2, 'v2');
     assert.equal(u.unit.status().state, 'ready');
+    assert.deepEqual(u.commits, [{ v: 2 }]);
   },
 );

@@ -212,6 +212,10 @@ describe('admin endpoint over a real socket', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.ok, true);
     assert.deepEqual(ok.body.results.map((x: { unit: string }) => x.unit), ['config', 'db', 'a/b']);
+    // Audited per unit with the token's actor and the reason.
+    for (const unit of ['config', 'db', 'a/b']) {
+      await waitFor(() => fx.audit.find((a) => a.unit === unit && a.action === 'reload' && a.actor === 'ops' && a.reason === 'all'), { message: `reload-all audit of ${unit}` });
+    }
     fx.sources.set('a/b', { port: 1 });
     const bad = await call(admin.url, 'POST', '/reload', { token: TOKENS.admin });
     assert.equal(bad.status, 422);

@@ -31,6 +31,8 @@ interface RawRequest {
   /** Body chunks; `delayMs` between them makes a slow body. */
   chunks: string[];
   delayMs: number;
+  /** When set, the head itself trickles in, `headDelayMs` between pieces (a slow-headers client). */
+  headDelayMs?: number;
   method: string;
   describe: string;
 }
@@ -63,9 +65,10 @@ function generator(seed: number, tokens: readonly (string | undefined)[]) {
     const r = rnd();
     // Real routes (with a sprinkle of query noise) reach the deep checks: scope, rate limit, bodies.
     if (r < 0.45) return pick(routes) + (rnd() < 0.15 ? `?x=${segment()}` : '');
-    if (r < 0.48) return '*';
-    if (r < 0.06) return `http://evil.example/reloadkit/units/${segment()}`;
-    if (r < 0.08) return `reloadkit/units`;
+    if (r < 0.47) return '*';
+    // Absolute-form and relative request targets (a proxy's form, and an invalid one).
+    if (r < 0.5) return `http://evil.example${pick(routes)}${rnd() < 0.5 ? `/${segment()}` : ''}`;
+    if (r < 0.52) return pick(['reloadkit/units', 'reloadkit/reload', 'units/config/reload']);
     const base = rnd() < 0.85 ? '/reloadkit' : pick(['', '/reloadkit/..', '/RELOADKIT', '//reloadkit', '/reloadkit%2f', '/x/../reloadkit']);
     const n = Math.floor(rnd() * 5);
     const parts = Array.from({ length: n }, segment);
@@ -121,7 +124,9 @@ function generator(seed: number, tokens: readonly (string | undefined)[]) {
     const b = body();
     const headers = ['Host: 127.0.0.1', ...authHeaders(), ...oddHeaders(), ...b.headers];
     if (rnd() < 0.7) headers.push('Connection: close');
-    return { head: `${method} ${target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, chunks: b.chunks, delayMs: b.delayMs, method, describe: `${method} ${target.slice(0, 80)}` };
+    // A few clients send their headers slowly, for longer than the server's timeout.
+    const headDelayMs = rnd() < 0.02 ? 120 : undefined;
+    return { head: `${method} ${target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, chunks: b.chunks, delayMs: b.delayMs, headDelayMs, method, describe: `${method} ${target.slice(0, 80)}` };
   };
 }
 
@@ -156,7 +161,16 @@ function send(port: number, request: RawRequest): Promise<RawAnswer> {
     socket.on('error', finish);
     socket.on('close', finish);
     socket.on('connect', async () => {
-      socket.write(request.head);
+      if (request.headDelayMs === undefined) socket.write(request.head);
+      else {
+        // Eight pieces: the head takes 7 × headDelayMs to arrive, past the server's timeout.
+        const step = Math.ceil(request.head.length / 8);
+        for (let i = 0; i < request.head.length; i += step) {
+          if (done || socket.destroyed) return;
+          socket.write(request.head.slice(i, i + step));
+          await new Promise((r) => setTimeout(r, request.headDelayMs));
+        }
+      }
       for (const chunk of request.chunks) {
         if (request.delayMs > 0) await new Promise((r) => setTimeout(r, request.delayMs));
         if (done || socket.destroyed) return;
@@ -167,13 +181,13 @@ function send(port: number, request: RawRequest): Promise<RawAnswer> {
 }
 
 async function storm(port: number, next: () => RawRequest, count: number, concurrency: number) {
-  const answers: (RawAnswer & { describe: string })[] = [];
+  const answers: (RawAnswer & { describe: string; slowHead: boolean })[] = [];
   let issued = 0;
   const worker = async () => {
     while (issued < count) {
       issued++;
       const request = next();
-      answers.push({ ...(await send(port, request)), describe: request.describe });
+      answers.push({ ...(await send(port, request)), describe: request.describe, slowHead: request.headDelayMs !== undefined });
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -225,17 +239,20 @@ describe('hostile input', () => {
     assert.deepEqual(fiveXX, [], 'no 5xx');
     const hung = answers.filter((a) => a.ms >= HANG_MS);
     assert.deepEqual(hung, [], 'every request was answered or closed before the hang deadline');
-    const answered = answers.filter((a) => a.status !== null);
-    assert.ok(answered.length > 2000, `most requests get an HTTP answer (${answered.length}/3000)`);
-    const statuses = new Set(answered.map((a) => a.status));
-    for (const s of [400, 401, 403, 404, 405]) assert.ok(statuses.has(s), `status ${s} was exercised: ${[...statuses].join(',')}`);
-
+    // Slow headers are cut off by the server's headers timeout (408, or the socket closed).
+    const slowHeads = answers.filter((a) => a.slowHead);
+    assert.ok(slowHeads.length > 10, `slow-header clients were exercised (${slowHeads.length})`);
+    assert.deepEqual(slowHeads.filter((a) => a.status !== 408 && a.status !== null && a.status !== 400 && a.status !== 431), [], 'slow headers never reach a route');
     assert.equal(fx.totalLoads(), loads, 'no load was attempted');
     assert.deepEqual({ cacheLoads, evictions }, cacheBefore, 'no cache entry was invalidated or reloaded');
     assert.deepEqual([...fx.units.values()].map((u) => u.current!.id), generations);
     assert.deepEqual([...fx.units.values()].map((u) => u.current!.hash), hashes);
     assert.equal(fx.audit.length, audits, 'nothing was audited: nothing happened');
     assert.deepEqual(errors, [], 'no unexpected error reached onError');
+    const answered = answers.filter((a) => a.status !== null);
+    assert.ok(answered.length > 2000, `most requests get an HTTP answer (${answered.length}/3000)`);
+    const statuses = new Set(answered.map((a) => a.status));
+    for (const s of [400, 401, 403, 404, 405]) assert.ok(statuses.has(s), `status ${s} was exercised: ${[...statuses].join(',')}`);
     assert.equal((await call(admin.url, 'GET', '/health')).status, 200, 'still serving');
   });
 

@@ -46,6 +46,14 @@ describe('auth', () => {
     assert.throws(() => createAuthenticator({ tokens: [{ token: TOKEN, scopes: ['read'], actor: '' }] }), /actor` to be a non-empty string/);
     assert.throws(() => createAuthenticator({} as never), /`tokens` \(an array\) or `verify`/);
     assert.throws(() => createAuthenticator(undefined as never), /Expected `auth`/);
+    // A token given in the wrong shape (`auth: process.env.TOKEN`, `tokens: ['…']`) is not echoed.
+    for (const wrong of [TOKEN as never, { tokens: [TOKEN] } as never]) {
+      assert.throws(() => createAuthenticator(wrong), (e: Error) => {
+        assert.match(e.message, new RegExp(`a string of ${TOKEN.length} characters`));
+        assert.ok(!e.message.includes(TOKEN.slice(0, 8)), e.message);
+        return e instanceof TypeError;
+      });
+    }
   });
 
   it('maps bearer tokens to actors and rejects others', async () => {

@@ -92,6 +92,7 @@ test('context: 200 with new and previous hash; 412 stale with current hash; 422 
     assert.equal(updated.contextHash, hashValue(next));
     assert.equal(updated.previousHash, before);
     assert.deepEqual((await client.getModel('words')).context, next);
+    assert.deepEqual(await client.getContext('words'), { model: 'words', context: next, contextHash: hashValue(next) });
     assert.deepEqual((await client.infer('words', 'v1', { text: 'good' })).output, { score: 1, positive: false });
 
     await assert.rejects(client.putContext('words', { threshold: 3 }, before), (e: unknown) => {
@@ -152,6 +153,13 @@ test('errors are counted per version; a version failing half its recent requests
   } finally {
     await service.close();
   }
+});
+
+test('a service on a non-loopback host without a token is refused (fails closed)', async () => {
+  await assert.rejects(startMcpServer({ models: [wordModel()], host: '0.0.0.0' }), (e: unknown) => e instanceof TypeError && /needs a `token`/.test(e.message));
+  await assert.rejects(startMcpServer({ models: [wordModel()], host: '::' }), TypeError);
+  const local = await startMcpServer({ models: [wordModel()], host: 'localhost' });
+  await local.close();
 });
 
 test('client options are checked with precise TypeErrors', () => {

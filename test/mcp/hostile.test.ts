@@ -102,6 +102,11 @@ test('hostile requests get 4xx and the service keeps serving', async () => {
       ['/models/words/versions/v1/infer', { method: 'POST', headers: auth, body: JSON.stringify({ input: { text: 42 } }) }, 422],
       ['/models/words/weights', { method: 'PUT', headers: auth, body: JSON.stringify({ weights: { v1: 500 } }) }, 400],
       ['/models/words/weights', { method: 'PUT', headers: auth, body: JSON.stringify({ weights: { nope: 5 } }) }, 404],
+      // Nesting deep enough to exhaust the stack of a recursive walk (hash, serialize): refused up front.
+      ['/models/words/versions/v1/infer', { method: 'POST', headers: auth, body: `{"input":{"text":"x","deep":${'['.repeat(150)}${']'.repeat(150)}}}` }, 400],
+      ['/models/words/context', { method: 'PUT', headers: { ...auth, 'if-match': '*' }, body: `{"context":{"threshold":1,"a":${'{"b":'.repeat(120)}1${'}'.repeat(120)}}}` }, 400],
+      // Brackets inside strings do not count as nesting.
+      ['/models/words/versions/v1/infer', { method: 'POST', headers: auth, body: JSON.stringify({ input: { text: `good ${'[{'.repeat(300)}` } }) }, 200],
     ];
     for (const [path, init, status] of cases) {
       const res = await fetch(at(path), init);

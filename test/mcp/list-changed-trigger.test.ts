@@ -70,6 +70,14 @@ test('fires on tools/prompts/resources list_changed from a real SDK server; stop
     await waitFor(() => probe.length > 0, { message: 'probe notification' });
     assert.equal(hints.length, stopped, 'a stopped trigger never fires');
     await other.stop();
+    // resources/updated names the resource (its URI, never its content) in the hint's detail.
+    const updates: Hint[] = [];
+    const updated = mcpListChangedTrigger(pair.client, ['resource-updates']);
+    await updated.start((h) => updates.push(h));
+    await pair.server.server.sendResourceUpdated({ uri: 'file:///catalog.json' });
+    await waitFor(() => updates.length > 0, { message: 'resources/updated' });
+    assert.deepEqual(updates[0], { kind: 'mcp', detail: 'notifications/resources/updated file:///catalog.json' });
+    await updated.stop();
   } finally {
     await trigger.stop();
     await pair.close();

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { INSTRUMENT_NAMES, openTelemetryMetrics } from '../../src/metrics/opentelemetry.js';
+import { reloadable } from '../../src/index.js';
+import { FakeClock } from '../../src/testing/clock.js';
+import { waitFor } from '../helpers/wait.js';
 import { EXPECTED, runScenario } from './scenario.js';
 
 test('opentelemetry: the real SDK with an in-memory exporter shows the same exact counts', async (t) => {
@@ -51,6 +54,51 @@ test('opentelemetry: the real SDK with an in-memory exporter shows the same exac
   const reloads = after.find((m) => m.descriptor.name === INSTRUMENT_NAMES.reloads)!;
   const unchanged = reloads.dataPoints.find((p) => p.attributes.outcome === 'unchanged');
   assert.equal(unchanged?.value, c.unchanged);
+});
+
+test('opentelemetry: a verify rollback counts once; rollbacks, drain timeouts and contained errors have their counters', async (t) => {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const clock = new FakeClock();
+  let version = 1;
+  const unit = reloadable({
+    name: 'guarded',
+    clock,
+    retry: false,
+    load: () => ({ version }),
+    create: (cfg) => ({ version: cfg.version }),
+    dispose: (r) => {
+      if (r.version === 1) throw new Error('dispose failed');
+    },
+    timeouts: { drain: 1_000 },
+    verify: { windowMs: 500, check: (gen) => gen.value.version !== 2 },
+  });
+  const handle = openTelemetryMetrics(unit, { meter: provider.getMeter('reloadkit-test') });
+  t.after(async () => {
+    handle.detach();
+    await unit.close();
+    await provider.shutdown();
+  });
+  await unit.start(); // committed: generation 1
+  const lease = unit.acquire(); // holds generation 1 past the drain timeout
+  version = 2;
+  await unit.reload(); // generation 2, fails verify
+  await clock.advanceAsync(500); // rollback to v1 as generation 3
+  await waitFor(() => unit.current?.id === 3, { message: 'verify rolled back' });
+  await clock.advanceAsync(1_000); // drain timeout, then a dispose that throws
+  await waitFor(() => unit.status().errors === 1, { message: 'the dispose failure surfaced' });
+  lease.release();
+
+  await provider.forceFlush();
+  const metrics: MetricData[] = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+  const points = (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+  const reloads = Object.fromEntries(points(INSTRUMENT_NAMES.reloads).map((p) => [String(p.attributes.outcome), p.value]));
+  assert.deepEqual(reloads, { committed: 3 }, 'the rollback\'s `rejected` event is the same attempt: counted once');
+  assert.equal(points(INSTRUMENT_NAMES.rollbacks)[0]?.value, 1);
+  assert.equal(points(INSTRUMENT_NAMES.drainTimeouts)[0]?.value, 1);
+  assert.deepEqual(points(INSTRUMENT_NAMES.errors).map((p) => [p.attributes.where, p.value]), [['dispose', 1]]);
+  assert.equal(points(INSTRUMENT_NAMES.generation)[0]?.value, 3);
 });
 
 test('opentelemetry: precise TypeErrors', () => {

@@ -4,6 +4,8 @@ import { Counter, Registry } from 'prom-client';
 import { prometheusMetrics } from '../../src/metrics/prometheus.js';
 import type { PrometheusExtension } from '../../src/metrics/prometheus.js';
 import { reloadable } from '../../src/index.js';
+import { FakeClock } from '../../src/testing/clock.js';
+import { waitFor } from '../helpers/wait.js';
 import { EXPECTED, runScenario } from './scenario.js';
 
 /** The samples of the text exposition, keyed by `name{labels}` exactly as printed. */
@@ -94,4 +96,50 @@ test('prometheus: precise TypeErrors', () => {
   assert.throws(() => prometheusMetrics([], { register: {} as never }), { name: 'TypeError', message: /prom-client Registry/ });
   assert.throws(() => prometheusMetrics([], { register: new Registry(), prefix: 'bad-prefix' }), { name: 'TypeError', message: /prefix/ });
   assert.throws(() => prometheusMetrics([], { register: new Registry(), buckets: [1, 0.5] }), { name: 'TypeError', message: /buckets/ });
+});
+
+test('prometheus: a verify rollback counts once; rollbacks, drain timeouts and contained errors have their counters', async (t) => {
+  const register = new Registry();
+  const clock = new FakeClock();
+  let version = 1;
+  const unit = reloadable({
+    name: 'guarded',
+    clock,
+    retry: false,
+    load: () => ({ version }),
+    create: (cfg) => ({ version: cfg.version }),
+    dispose: (r) => {
+      if (r.version === 1) throw new Error('dispose failed');
+    },
+    timeouts: { drain: 1_000 },
+    verify: { windowMs: 500, check: (gen) => gen.value.version !== 2 },
+  });
+  const handle = prometheusMetrics(unit, { register });
+  t.after(async () => {
+    handle.detach();
+    await unit.close();
+  });
+  const rejectedEvents: string[] = [];
+  unit.on('rejected', (e) => rejectedEvents.push(e.stage));
+  await unit.start(); // committed: generation 1
+  const lease = unit.acquire(); // holds generation 1 past the drain timeout
+  version = 2;
+  assert.equal((await unit.reload()).status, 'committed'); // generation 2, fails verify
+  await clock.advanceAsync(500); // verify fails: rollback to v1 as generation 3
+  await waitFor(() => unit.current?.id === 3, { message: 'verify rolled back' });
+  assert.equal(unit.get().version, 1);
+  assert.deepEqual(rejectedEvents, ['verify'], 'the rollback is also reported as a rejection at verify');
+  await clock.advanceAsync(1_000); // generation 1's resource: drain timeout, then a dispose that throws
+  await waitFor(() => unit.status().errors === 1, { message: 'the dispose failure surfaced' });
+  lease.release();
+
+  const s = samples(await handle.metrics());
+  // start, reload, rollback: three committed attempts; the rollback's `rejected` event is the same attempt.
+  assert.equal(s.get('reloadkit_reloads_total{unit="guarded",outcome="committed"}'), 3);
+  assert.equal(s.has('reloadkit_reloads_total{unit="guarded",outcome="rejected"}'), false);
+  assert.equal(s.get('reloadkit_reload_duration_seconds_count{unit="guarded"}'), 3);
+  assert.equal(s.get('reloadkit_rollbacks_total{unit="guarded"}'), 1);
+  assert.equal(s.get('reloadkit_drain_timeouts_total{unit="guarded"}'), 1);
+  assert.equal(s.get('reloadkit_errors_total{unit="guarded",where="dispose"}'), 1);
+  assert.equal(s.get('reloadkit_generation{unit="guarded"}'), 3);
 });

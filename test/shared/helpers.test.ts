@@ -10,6 +10,11 @@ import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../.
 import { AbortedError, LoadError } from '../../src/errors.js';
 import { hostForUrl, listen } from '../../src/listen.js';
 import { parseStoreValue, readStoreValue } from '../../src/store-value.js';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 test('abortable: resolves with the promise, rejects at once on abort, and removes its listener', async () => {
   const live = new AbortController();
@@ -115,4 +120,35 @@ test('listen: binds a real loopback port, rejects a taken one, and close() is id
   assert.equal(hostForUrl('::1'), '[::1]');
   assert.equal(hostForUrl('[::1]'), '[::1]');
   assert.equal(hostForUrl('localhost'), 'localhost');
+});
+
+test('a store test whose server binary is missing fails under CI=true and skips elsewhere', async (t) => {
+  // The same shape as test/etcd, test/redis and test/nats: haveBinary() at module load, then a
+  // describe skipped when it is false. Run for real with node --test, with and without CI=true.
+  const dir = await mkdtemp(join(tmpdir(), 'reloadkit-ci-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const servers = pathToFileURL(join(import.meta.dirname, '..', 'helpers', 'servers.ts')).href;
+  const file = join(dir, 'store.test.ts');
+  await writeFile(
+    file,
+    `import { describe, it } from 'node:test';\n` +
+      `import { haveBinary } from ${JSON.stringify(servers)};\n` +
+      `const available = haveBinary('reloadkit-no-such-server');\n` +
+      `describe('store', { skip: available ? false : 'not installed' }, () => { it('runs', () => {}); });\n`,
+  );
+  const run = (ci: string | undefined) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const env = { ...process.env };
+      delete env.CI;
+      delete env.NODE_TEST_CONTEXT; // else the child thinks it runs inside this test and skips
+      if (ci !== undefined) env.CI = ci;
+      execFile(process.execPath, ['--import', 'tsx', '--test', file], { env, cwd: process.cwd() }, (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr });
+      });
+    });
+  const [ci, local] = await Promise.all([run('true'), run(undefined)]);
+  assert.notEqual(ci.code, 0, `under CI=true the run must fail:\n${ci.out}`);
+  assert.match(ci.out, /reloadkit-no-such-server is required under CI=true/);
+  assert.equal(local.code, 0, local.out);
+  assert.match(local.out, /# skipped 1|SKIP not installed/);
 });
