@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, AuditSink } from '../types.js';
+import { AuditFanout } from '../audit.js';
 
 /** The fields a caller gives; `id`, `unit`, ISO `startedAt` and `durationMs` are filled in. */
 export type AuditFields = Omit<AuditRecord, 'id' | 'unit' | 'startedAt' | 'durationMs'> & { startedAt: number };
@@ -15,36 +16,37 @@ export type AuditFields = Omit<AuditRecord, 'id' | 'unit' | 'startedAt' | 'durat
 const OPTIONAL = ['actor', 'reason', 'from', 'to', 'hash', 'stage', 'error', 'detail'] as const;
 
 /**
- * A set of audit sinks written together.
+ * The cache's record builder on top of the core's audit fan-out (`src/audit.ts`), which owns
+ * delivery: every sink gets the record, and a sink that throws or rejects is reported, never
+ * propagated.
  *
  * @example
  * ```ts
- * const audit = new AuditFanout('users', () => Date.now(), (e) => console.error(e));
+ * const audit = new CacheAudit('users', () => Date.now(), (e) => console.error(e));
  * const detach = audit.attach((r) => console.log(r.action));
  * audit.write({ action: 'invalidate', trigger: { kind: 'manual' }, startedAt: Date.now(), outcome: 'committed' });
  * detach();
  * ```
  */
-export class AuditFanout {
-  private readonly sinks = new Set<AuditSink>();
+export class CacheAudit {
+  private readonly fanout: AuditFanout;
 
   constructor(
     private readonly unit: string,
     private readonly now: () => number,
-    private readonly onError: (error: Error) => void,
-  ) {}
+    onError: (error: Error) => void,
+  ) {
+    this.fanout = new AuditFanout((error) => onError(error instanceof Error ? error : new Error(String(error))));
+  }
 
   /** Adds a sink; returns the function that removes it. */
   attach(sink: AuditSink): () => void {
-    this.sinks.add(sink);
-    return () => {
-      this.sinks.delete(sink);
-    };
+    return this.fanout.attach(sink);
   }
 
   /** Builds one record and hands it to every sink; undefined optional fields are left out. */
   write(fields: AuditFields): void {
-    if (this.sinks.size === 0) return;
+    if (!this.fanout.active) return;
     const record: AuditRecord = {
       id: randomUUID(),
       unit: this.unit,
@@ -57,19 +59,6 @@ export class AuditFanout {
     for (const field of OPTIONAL) {
       if (fields[field] !== undefined) (record as unknown as Record<string, unknown>)[field] = fields[field];
     }
-    for (const sink of this.sinks) {
-      try {
-        const pending = typeof sink === 'function' ? sink(record) : sink.write(record);
-        if (pending && typeof (pending as Promise<void>).then === 'function') {
-          (pending as Promise<void>).then(undefined, (error: unknown) => this.onError(asError(error)));
-        }
-      } catch (error) {
-        this.onError(asError(error));
-      }
-    }
+    this.fanout.deliver(record);
   }
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

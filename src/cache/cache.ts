@@ -19,7 +19,7 @@ import { CacheEntry } from './entry.js';
 import { runEntryPipeline, type Candidate, type PipelineConfig } from './entry-pipeline.js';
 import { parseInvalidateOptions, parseTarget, startInvalidation } from './invalidation.js';
 import { Lru } from './lru.js';
-import { AuditFanout } from './audit-fanout.js';
+import { CacheAudit } from './audit-fanout.js';
 import type { ResolvedCacheOptions } from './options.js';
 import { Retirer } from './retire.js';
 import { SingleFlight, type Flight } from './single-flight.js';
@@ -73,7 +73,7 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
   private readonly flights = new SingleFlight<Outcome<V>>();
   private readonly retirer: Retirer<V>;
   private readonly pipeline: PipelineConfig<V>;
-  private readonly auditTrail: AuditFanout;
+  private readonly auditTrail: CacheAudit;
   private state: 'initializing' | 'ready' | 'closed' = 'initializing';
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
@@ -108,7 +108,7 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
     this.noTtl = options.ttlMs === Infinity;
     this.coarseClock = options.clock === realClock;
     this.lru = new Lru(options.max);
-    this.auditTrail = new AuditFanout(options.name, () => options.clock.now(), (error) => this.reportError(error, 'audit'));
+    this.auditTrail = new CacheAudit(options.name, () => options.clock.now(), (error) => this.reportError(error, 'audit'));
     if (options.audit) this.auditTrail.attach(options.audit);
     this.pipeline = {
       unit: options.name,
