@@ -39,7 +39,17 @@ export function formatMessage(what: string, ctx: ErrorContext, detail?: string):
   return `${prefix}${what}${where}${detail ? `: ${detail}` : ''}`;
 }
 
-/** The base class of every error reloadkit throws or reports. */
+/**
+ * The base class of every error reloadkit throws or reports. Match on `code`, never on `message`.
+ *
+ * @example
+ * ```ts
+ * const result = await config.reload();
+ * if (result.error instanceof ReloadkitError && result.error.code === 'RELOADKIT_VALIDATION') {
+ *   for (const issue of (result.error as ValidationError).issues) console.error(issue.path, issue.message);
+ * }
+ * ```
+ */
 export class ReloadkitError extends Error {
   readonly code: ErrorCode;
   readonly unit: string | undefined;
