@@ -13,6 +13,16 @@
  * The push happens before commit: if a later stage (`healthCheck`) rejects, the service already has
  * the new context while the unit keeps the old generation; the next reload pushes again.
  *
+ * Drift repair: when a reload's candidate is the context the live generation already confirmed,
+ * the hash alone would dedupe it as `unchanged` even if the service no longer holds it (another
+ * writer, a restart with the default context). So the `validate` stage then reads the service's
+ * context hash (one GET; none when the candidate differs, because its push checks the service
+ * anyway through If-Match). If the service still holds it, the candidate's identity is the live
+ * generation's and the reload is `unchanged`: no push. If not (or the read failed), the identity
+ * is a fresh repair identity, so the push runs, against the hash just read, and commits a repair
+ * generation. A repair generation's `hash` is that identity (unique, never equal to the live one);
+ * `get().contextHash` is always the context hash itself.
+ *
  * @module
  */
 import { hashValue } from '../hash.js';
@@ -57,6 +67,15 @@ export interface ModelContextOptions<C extends ModelContextValue> {
 const STALE_TRIGGER = 'mcp-stale-context';
 
 /**
+ * The identity of a repair: a candidate equal to the live context that the service no longer holds
+ * (`serviceHash`, or undefined when it could not be read). Derived from the live identity, so it
+ * never equals it and two repairs in a row never dedupe against each other.
+ */
+function repairIdentity(liveHash: string, serviceHash: string | undefined): string {
+  return hashValue({ repairOf: liveHash, serviceHad: serviceHash ?? null });
+}
+
+/**
  * Creates a unit that pushes a validated context to a model service, confirmed by hash.
  *
  * @example
@@ -75,10 +94,53 @@ export function modelContext<C extends ModelContextValue = ModelContextValue>(op
   const name = options.name ?? `context:${model}`;
   /** The service's context hash as this unit last saw it: the If-Match of the next push. */
   let knownHash: string | undefined;
+  /**
+   * Set by the drift check in `validate`, read by `hash` right after it in the same attempt: the
+   * identity of a candidate whose context hash is `contextHash`.
+   */
+  let driftCheck: { contextHash: string; identity: string } | undefined;
 
   async function reRead(signal: AbortSignal): Promise<string> {
     knownHash = (await client.getModel(model, { signal })).contextHash;
     return knownHash;
+  }
+
+  /**
+   * The drift check: only for a candidate equal to the live context (otherwise the push runs and its
+   * If-Match tells). The read also refreshes `knownHash`, so a repair pushes against what it saw.
+   */
+  async function checkDrift(value: C, ctx: StageContext<C, ModelContextHandle<C>>): Promise<void> {
+    const live = ctx.previous;
+    if (live === undefined) return;
+    let contextHash: string;
+    try {
+      contextHash = hashValue(value);
+    } catch {
+      return; // Not hashable: the unit's own hash call rejects it with a clear validation error.
+    }
+    if (contextHash !== live.resource.contextHash) return;
+    let serviceHash: string | undefined;
+    try {
+      serviceHash = (await client.getContext(model, { signal: ctx.signal })).contextHash;
+      knownHash = serviceHash;
+    } catch {
+      // Unknown: push anyway. Its If-Match (the last hash seen) settles it: 200, 412 then a re-read, or the error.
+      serviceHash = undefined;
+    }
+    driftCheck = { contextHash, identity: serviceHash === contextHash ? live.hash : repairIdentity(live.hash, serviceHash) };
+  }
+
+  async function validate(value: C, ctx: StageContext<C, ModelContextHandle<C>>): Promise<void> {
+    driftCheck = undefined;
+    if (options.validate) await options.validate(value, ctx);
+    await checkDrift(value, ctx);
+  }
+
+  function identity(value: C): string {
+    const contextHash = hashValue(value);
+    const check = driftCheck;
+    driftCheck = undefined;
+    return check !== undefined && check.contextHash === contextHash ? check.identity : contextHash;
   }
 
   async function create(value: C, ctx: StageContext<C, ModelContextHandle<C>>): Promise<ModelContextHandle<C>> {
@@ -113,11 +175,10 @@ export function modelContext<C extends ModelContextValue = ModelContextValue>(op
     return { model, context: value, contextHash: localHash, confirmedAt: Date.now() };
   }
 
-  const unitOptions: ReloadableOptions<C, ModelContextHandle<C>> = { name, create, hash: (v) => hashValue(v) };
+  const unitOptions: ReloadableOptions<C, ModelContextHandle<C>> = { name, create, validate, hash: identity };
   if (options.schema) unitOptions.schema = options.schema as NonNullable<ReloadableOptions<C, ModelContextHandle<C>>['schema']>;
   if (options.load) unitOptions.load = options.load;
   if (options.source) unitOptions.source = options.source;
-  if (options.validate) unitOptions.validate = options.validate;
   if (options.healthCheck) unitOptions.healthCheck = options.healthCheck;
   if (options.triggers) unitOptions.triggers = options.triggers;
   if (options.audit) unitOptions.audit = options.audit;

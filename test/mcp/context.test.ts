@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { z } from 'zod';
 import { hashValue } from '../../src/hash.js';
 import { createMcpClient } from '../../src/mcp/client.js';
 import { modelContext } from '../../src/mcp/context.js';
 import { McpError } from '../../src/mcp/errors.js';
 import { startMcpServer } from '../../src/mcp/serve.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { listen } from '../../src/listen.js';
 import type { AuditRecord, ReloadResult } from '../../src/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { rawServer, wordModel } from './fixtures.js';
@@ -137,6 +140,137 @@ test('a push whose response is lost is settled by re-reading the hash: committed
   } finally {
     await unit.close();
     await proxy.close();
+    await service.close();
+  }
+});
+
+/**
+ * A real `createMcpServer` behind a real socket, counting the requests on the model's context route
+ * (PUT pushes and GET reads) as the service sees them. `port` lets a test restart it in place.
+ */
+async function countedService(port = 0) {
+  const handler = createMcpServer({ models: [wordModel()], token: 'context-token' });
+  await handler.ready();
+  const counts = { puts: 0, contextReads: 0 };
+  const server = createServer((req, res) => {
+    if (req.url === '/mcp/v1/models/words/context') {
+      if (req.method === 'PUT') counts.puts++;
+      if (req.method === 'GET') counts.contextReads++;
+    }
+    handler(req, res);
+  });
+  const listening = await listen(server, port, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${listening.address.port}`,
+    port: listening.address.port,
+    counts,
+    async close() {
+      await listening.close();
+      await handler.close();
+    },
+  };
+}
+
+test('drift: another writer changed the context while the desired one did not; the next reload pushes it back, once', async () => {
+  const service = await countedService();
+  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const other = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const desired = { threshold: 1 };
+  const results: ReloadResult[] = [];
+  const audit: AuditRecord[] = [];
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false, audit: (r) => { audit.push(r); } });
+  unit.on('committed', (e) => results.push(e.result));
+  try {
+    const first = await unit.start();
+    assert.equal(first.hash, hashValue(desired));
+    // Someone else writes a different context directly; the unit's desired value stays the same.
+    await other.putContext('words', { threshold: 9 }, hashValue(desired));
+    assert.equal((await client.getContext('words')).contextHash, hashValue({ threshold: 9 }));
+    const puts = service.counts.puts;
+    const repaired = await unit.reload({ reason: 'periodic check' });
+    assert.equal(repaired.status, 'committed', repaired.error?.message);
+    assert.equal(service.counts.puts - puts, 1, 'exactly one push repairs the drift');
+    assert.equal((await client.getContext('words')).contextHash, hashValue(desired));
+    assert.equal(unit.get().contextHash, hashValue(desired), 'the handle carries the context hash');
+    assert.equal(repaired.generation, first.id + 1);
+    assert.notEqual(unit.current?.hash, first.hash, 'a repair generation has its own identity');
+    assert.match(unit.current?.hash ?? '', /^sha256:[0-9a-f]{64}$/);
+    // Repaired: the next reloads dedupe again, without pushing.
+    for (let i = 0; i < 3; i++) assert.equal((await unit.reload()).status, 'unchanged');
+    assert.equal(service.counts.puts - puts, 1);
+    // A second drift, even to the same foreign context, is repaired again (identities never repeat).
+    await other.putContext('words', { threshold: 9 }, hashValue(desired));
+    assert.equal((await unit.reload()).status, 'committed');
+    assert.equal(service.counts.puts - puts, 3, 'the other writer, then one repair push');
+    assert.equal((await client.getContext('words')).contextHash, hashValue(desired));
+    assert.equal(results.length, 3, 'start and two repairs');
+    assert.deepEqual(audit.map((r) => r.outcome), ['committed', 'committed', 'unchanged', 'unchanged', 'unchanged', 'committed']);
+  } finally {
+    await unit.close();
+    await service.close();
+  }
+});
+
+test('steady state: reloads with no drift push nothing and are unchanged; a changed context pushes once, without a drift read', async () => {
+  const service = await countedService();
+  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  let desired: unknown = { threshold: 1 };
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
+  try {
+    await unit.start();
+    assert.equal(service.counts.puts, 1, 'the initial push');
+    const generation = unit.current?.id;
+    const reads = service.counts.contextReads;
+    for (let i = 0; i < 5; i++) {
+      const result = await unit.reload({ reason: `tick ${i}` });
+      assert.equal(result.status, 'unchanged');
+      assert.equal(result.generation, generation);
+    }
+    assert.equal(service.counts.puts, 1, 'no push while the service holds the desired context');
+    assert.equal(service.counts.contextReads - reads, 5, 'one hash read per reload');
+    // A real change is pushed once, and its If-Match is the check: no extra read.
+    desired = { threshold: 2 };
+    const changed = await unit.reload();
+    assert.equal(changed.status, 'committed');
+    assert.equal(unit.current?.hash, hashValue({ threshold: 2 }));
+    assert.equal(service.counts.puts, 2);
+    assert.equal(service.counts.contextReads - reads, 5);
+    assert.equal((await unit.reload()).status, 'unchanged');
+    assert.equal(service.counts.puts, 2);
+  } finally {
+    await unit.close();
+    await service.close();
+  }
+});
+
+test('a service restarted with its default context: a reload while it is down is rejected, the next one repairs it', async () => {
+  let service = await countedService();
+  const port = service.port;
+  // Default retries: the restart leaves the client's keep-alive sockets dead, like in production.
+  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retryDelayMs: 20 });
+  const desired = { threshold: 4, label: 'tuned' };
+  const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
+  try {
+    await unit.start();
+    assert.equal((await client.getContext('words')).contextHash, hashValue(desired));
+    await service.close();
+    const down = await unit.reload({ reason: 'service down' });
+    assert.equal(down.status, 'rejected', 'an unreachable service cannot be confirmed');
+    assert.equal(down.stage, 'create');
+    assert.match(down.error?.message ?? '', /PUT \/models\/words\/context failed/);
+    assert.equal(unit.get().contextHash, hashValue(desired), 'the live generation is kept');
+    // The service comes back on the same port with its default context.
+    service = await countedService(port);
+    assert.equal((await client.getContext('words')).contextHash, hashValue({ threshold: 0 }));
+    const repaired = await unit.reload({ reason: 'service back' });
+    assert.equal(repaired.status, 'committed', repaired.error?.message);
+    assert.equal(service.counts.puts, 1, 'one push to the restarted service');
+    assert.equal((await client.getContext('words')).contextHash, hashValue(desired));
+    assert.deepEqual((await client.infer('words', 'v1', { text: 'good good good' })).output, { score: 3, positive: false }, 'the model scores with the repaired context');
+    assert.equal((await unit.reload()).status, 'unchanged');
+    assert.equal(service.counts.puts, 1);
+  } finally {
+    await unit.close();
     await service.close();
   }
 });
