@@ -2,11 +2,13 @@
  * Test support for the etcd suite: a client with short reconnect backoffs, and a TCP proxy that
  * can cut the connection between a client and etcd (to make a watch miss a compaction).
  */
+import { after, before } from 'node:test';
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { Etcd3 } from 'etcd3';
 // etcd3's own fault-handling library: `noop` turns off its retry and circuit breaker, so a test
 // sees the server come back as soon as it does (the unit retries loads itself).
 import { noop } from 'cockatiel';
+import { startEtcd, type RunningServer } from '../helpers/servers.js';
 
 /** A constant watch backoff (etcd3 reconnects the watch stream after this many ms). */
 function constantBackoff(ms: number) {
@@ -90,4 +92,31 @@ export async function etcdWatcherCount(url: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith('etcd_debugging_mvcc_watcher_total '));
   if (!line) throw new Error('etcd_debugging_mvcc_watcher_total not found in /metrics');
   return Number(line.split(' ')[1]);
+}
+
+/**
+ * Starts one etcd and one test client for the enclosing `describe` (before/after hooks) and
+ * returns getters for them, valid inside its tests.
+ */
+export function useEtcd(): { readonly etcd: RunningServer; readonly client: Etcd3 } {
+  let etcd: RunningServer | undefined;
+  let client: Etcd3 | undefined;
+  before(async () => {
+    etcd = await startEtcd();
+    client = testEtcdClient(etcd.url);
+  });
+  after(async () => {
+    client?.close();
+    await etcd?.stop();
+  });
+  return {
+    get etcd() {
+      if (!etcd) throw new Error('useEtcd: etcd is not started (use it inside a test)');
+      return etcd;
+    },
+    get client() {
+      if (!client) throw new Error('useEtcd: the client is not open (use it inside a test)');
+      return client;
+    },
+  };
 }

@@ -4,16 +4,16 @@
  * restarted mid-watch with the change committed after reconnect; compaction past the watched
  * revision recovered; 20 units on one prefix sharing one watch.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { etcdSource, etcdWatchStats } from '../../src/etcd/index.js';
 import { reloadable } from '../../src/index.js';
 import type { Reloadable } from '../../src/types.js';
-import { haveBinary, startEtcd, type RunningServer } from '../helpers/servers.js';
+import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
-import { etcdWatcherCount, startProxy, testEtcdClient } from './support.js';
+import { etcdWatcherCount, startProxy, testEtcdClient, useEtcd } from './support.js';
 
 const available = haveBinary('etcd');
 const Config = z.object({ port: z.number().int() });
@@ -24,33 +24,23 @@ function configUnit(client: Etcd3, key: string, name = key): Reloadable<Config> 
 }
 
 describe('etcdSource units', { skip: available ? false : 'etcd not installed' }, () => {
-  let etcd: RunningServer;
-  let client: Etcd3;
-
-  before(async () => {
-    etcd = await startEtcd();
-    client = testEtcdClient(etcd.url);
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.stop();
-  });
+  const env = useEtcd();
 
   it('commits a change, rejects an invalid value and keeps the previous generation', async () => {
-    await client.put('/unit/config').value(JSON.stringify({ port: 1 }));
-    const unit = configUnit(client, '/unit/config');
+    await env.client.put('/unit/config').value(JSON.stringify({ port: 1 }));
+    const unit = configUnit(env.client, '/unit/config');
     try {
       const first = await unit.start();
       assert.equal(unit.get().port, 1);
 
-      await client.put('/unit/config').value(JSON.stringify({ port: 2 }));
+      await env.client.put('/unit/config').value(JSON.stringify({ port: 2 }));
       await waitFor(() => unit.get().port === 2, { message: 'port 2 committed' });
       const live = unit.current!;
       assert.equal(live.id, first.id + 1);
       assert.equal(live.trigger.kind, 'etcd');
 
       const rejected = new Promise<{ stage: string }>((resolve) => unit.once('rejected', resolve));
-      await client.put('/unit/config').value(JSON.stringify({ port: 'http', secret: 'hunter2' }));
+      await env.client.put('/unit/config').value(JSON.stringify({ port: 'http', secret: 'hunter2' }));
       assert.equal((await rejected).stage, 'validate');
       assert.equal(unit.get().port, 2);
       assert.equal(unit.current, live);
@@ -58,7 +48,7 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
       assert.equal(unit.status().lastAttempt?.error?.code, 'RELOADKIT_VALIDATION');
 
       const badJson = new Promise<{ stage: string; error: Error }>((resolve) => unit.once('rejected', resolve));
-      await client.put('/unit/config').value('{"port": 3, "password": "hunter2"');
+      await env.client.put('/unit/config').value('{"port": 3, "password": "hunter2"');
       const { stage, error } = await badJson;
       assert.equal(stage, 'load');
       assert.doesNotMatch(error.message, /hunter2/);
@@ -66,7 +56,7 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
       assert.equal(unit.get().port, 2);
       assert.doesNotMatch(JSON.stringify(unit.status()), /hunter2/);
 
-      await client.put('/unit/config').value(JSON.stringify({ port: 4 }));
+      await env.client.put('/unit/config').value(JSON.stringify({ port: 4 }));
       await waitFor(() => unit.get().port === 4, { message: 'port 4 committed after the rejections' });
     } finally {
       await unit.close();
@@ -74,18 +64,18 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
   });
 
   it('keeps the live generation when the key is deleted (onDelete: keep) and commits when it returns', async () => {
-    await client.put('/unit/deleted').value(JSON.stringify({ port: 1 }));
-    const unit = configUnit(client, '/unit/deleted');
+    await env.client.put('/unit/deleted').value(JSON.stringify({ port: 1 }));
+    const unit = configUnit(env.client, '/unit/deleted');
     try {
       await unit.start();
       const rejected = new Promise<{ stage: string; error: Error }>((resolve) => unit.once('rejected', resolve));
-      await client.delete().key('/unit/deleted');
+      await env.client.delete().key('/unit/deleted');
       const { stage, error } = await rejected;
       assert.equal(stage, 'load');
       assert.match(error.message, /deleted/);
       assert.equal(unit.get().port, 1);
       assert.equal(unit.status().state, 'degraded', 'serving the last generation while the key is gone');
-      await client.put('/unit/deleted').value(JSON.stringify({ port: 5 }));
+      await env.client.put('/unit/deleted').value(JSON.stringify({ port: 5 }));
       await waitFor(() => unit.get().port === 5, { message: 'recreated key committed' });
       assert.equal(unit.status().state, 'ready');
     } finally {
@@ -94,15 +84,15 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
   });
 
   it('commits a change made across a SIGKILL and restart of etcd, after the watch reconnects', async () => {
-    await client.put('/unit/crash').value(JSON.stringify({ port: 1 }));
-    const unit = configUnit(client, '/unit/crash');
+    await env.client.put('/unit/crash').value(JSON.stringify({ port: 1 }));
+    const unit = configUnit(env.client, '/unit/crash');
     try {
       await unit.start();
-      await etcd.kill();
-      await etcd.restart();
+      await env.etcd.kill();
+      await env.etcd.restart();
       // A separate client writes as soon as the server is back, before the unit's client has
       // necessarily reconnected; the resumed watch (or the reconnect re-read) must bring it.
-      const writer = testEtcdClient(etcd.url);
+      const writer = testEtcdClient(env.etcd.url);
       try {
         await waitFor(async () => {
           await writer.put('/unit/crash').value(JSON.stringify({ port: 9 }));
@@ -119,25 +109,25 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
   });
 
   it('recovers when the watched revision is compacted while the client is cut off', async () => {
-    const proxy = await startProxy(etcd.port);
+    const proxy = await startProxy(env.etcd.port);
     const viaProxy = testEtcdClient(proxy.url);
-    await client.put('/unit/compact').value(JSON.stringify({ port: 1 }));
+    await env.client.put('/unit/compact').value(JSON.stringify({ port: 1 }));
     const unit = configUnit(viaProxy, '/unit/compact');
     try {
       await unit.start();
-      await client.put('/unit/compact').value(JSON.stringify({ port: 2 }));
+      await env.client.put('/unit/compact').value(JSON.stringify({ port: 2 }));
       await waitFor(() => unit.get().port === 2, { message: 'watch live' });
 
       proxy.cut();
-      await client.put('/unit/compact').value(JSON.stringify({ port: 3 }));
-      const last = await client.put('/unit/compact').value(JSON.stringify({ port: 4 }));
-      await client.kv.compact({ revision: last.header.revision, physical: true });
+      await env.client.put('/unit/compact').value(JSON.stringify({ port: 3 }));
+      const last = await env.client.put('/unit/compact').value(JSON.stringify({ port: 4 }));
+      await env.client.kv.compact({ revision: last.header.revision, physical: true });
       proxy.restore();
 
       await waitFor(() => unit.get().port === 4, { message: 'latest value after compaction', timeoutMs: 30_000 });
       // The reconnect re-read may commit before etcd's cancellation of the compacted watch lands.
       await waitFor(() => etcdWatchStats(viaProxy).recoveries >= 1, { message: 'the compacted watch re-opened' });
-      await client.put('/unit/compact').value(JSON.stringify({ port: 5 }));
+      await env.client.put('/unit/compact').value(JSON.stringify({ port: 5 }));
       await waitFor(() => unit.get().port === 5, { message: 're-opened watch delivers' });
     } finally {
       await unit.close();
@@ -148,24 +138,24 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
 
   it('20 units on one prefix share one etcd watch and all commit a change', async () => {
     const Flags = z.object({ level: z.number() });
-    await client.put('/unit/flags/level').value('1');
-    const baseline = await etcdWatcherCount(etcd.url);
+    await env.client.put('/unit/flags/level').value('1');
+    const baseline = await etcdWatcherCount(env.etcd.url);
     const units = Array.from({ length: 20 }, (_, i) =>
-      reloadable({ name: `flags-${i}`, source: etcdSource(client, { prefix: '/unit/flags/' }), schema: Flags, retry: false }),
+      reloadable({ name: `flags-${i}`, source: etcdSource(env.client, { prefix: '/unit/flags/' }), schema: Flags, retry: false }),
     );
     try {
       await Promise.all(units.map((u) => u.start()));
-      assert.deepEqual(etcdWatchStats(client), { hubs: 1, watchers: 1, subscribers: 20, recoveries: 0 });
-      await waitFor(async () => (await etcdWatcherCount(etcd.url)) === baseline + 1, { message: 'one etcd watcher' });
+      assert.deepEqual(etcdWatchStats(env.client), { hubs: 1, watchers: 1, subscribers: 20, recoveries: 0 });
+      await waitFor(async () => (await etcdWatcherCount(env.etcd.url)) === baseline + 1, { message: 'one etcd watcher' });
 
-      await client.put('/unit/flags/level').value('2');
+      await env.client.put('/unit/flags/level').value('2');
       await waitFor(() => units.every((u) => u.get().level === 2), { message: 'all 20 committed' });
-      assert.equal(await etcdWatcherCount(etcd.url), baseline + 1);
+      assert.equal(await etcdWatcherCount(env.etcd.url), baseline + 1);
       assert.ok(units.every((u) => u.current?.id === 2));
     } finally {
       await Promise.all(units.map((u) => u.close()));
     }
-    assert.equal(etcdWatchStats(client).watchers, 0);
-    await waitFor(async () => (await etcdWatcherCount(etcd.url)) === baseline, { message: 'watch cancelled with the last unit' });
+    assert.equal(etcdWatchStats(env.client).watchers, 0);
+    await waitFor(async () => (await etcdWatcherCount(env.etcd.url)) === baseline, { message: 'watch cancelled with the last unit' });
   });
 });

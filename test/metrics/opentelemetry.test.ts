@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { INSTRUMENT_NAMES, openTelemetryMetrics } from '../../src/metrics/opentelemetry.js';
-import { reloadable } from '../../src/index.js';
-import { FakeClock } from '../../src/testing/clock.js';
 import { waitFor } from '../helpers/wait.js';
-import { EXPECTED, runScenario } from './scenario.js';
+import { EXPECTED, guardedUnit, runScenario } from './scenario.js';
 
 test('opentelemetry: the real SDK with an in-memory exporter shows the same exact counts', async (t) => {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -60,20 +58,7 @@ test('opentelemetry: a verify rollback counts once; rollbacks, drain timeouts an
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
   const provider = new MeterProvider({ readers: [reader] });
-  const clock = new FakeClock();
-  let version = 1;
-  const unit = reloadable({
-    name: 'guarded',
-    clock,
-    retry: false,
-    load: () => ({ version }),
-    create: (cfg) => ({ version: cfg.version }),
-    dispose: (r) => {
-      if (r.version === 1) throw new Error('dispose failed');
-    },
-    timeouts: { drain: 1_000 },
-    verify: { windowMs: 500, check: (gen) => gen.value.version !== 2 },
-  });
+  const { unit, clock, setVersion } = guardedUnit();
   const handle = openTelemetryMetrics(unit, { meter: provider.getMeter('reloadkit-test') });
   t.after(async () => {
     handle.detach();
@@ -82,7 +67,7 @@ test('opentelemetry: a verify rollback counts once; rollbacks, drain timeouts an
   });
   await unit.start(); // committed: generation 1
   const lease = unit.acquire(); // holds generation 1 past the drain timeout
-  version = 2;
+  setVersion(2);
   await unit.reload(); // generation 2, fails verify
   await clock.advanceAsync(500); // rollback to v1 as generation 3
   await waitFor(() => unit.current?.id === 3, { message: 'verify rolled back' });

@@ -4,9 +4,8 @@ import { Counter, Registry } from 'prom-client';
 import { prometheusMetrics } from '../../src/metrics/prometheus.js';
 import type { PrometheusExtension } from '../../src/metrics/prometheus.js';
 import { reloadable } from '../../src/index.js';
-import { FakeClock } from '../../src/testing/clock.js';
 import { waitFor } from '../helpers/wait.js';
-import { EXPECTED, runScenario } from './scenario.js';
+import { EXPECTED, guardedUnit, runScenario } from './scenario.js';
 
 /** The samples of the text exposition, keyed by `name{labels}` exactly as printed. */
 function samples(text: string): Map<string, number> {
@@ -100,20 +99,7 @@ test('prometheus: precise TypeErrors', () => {
 
 test('prometheus: a verify rollback counts once; rollbacks, drain timeouts and contained errors have their counters', async (t) => {
   const register = new Registry();
-  const clock = new FakeClock();
-  let version = 1;
-  const unit = reloadable({
-    name: 'guarded',
-    clock,
-    retry: false,
-    load: () => ({ version }),
-    create: (cfg) => ({ version: cfg.version }),
-    dispose: (r) => {
-      if (r.version === 1) throw new Error('dispose failed');
-    },
-    timeouts: { drain: 1_000 },
-    verify: { windowMs: 500, check: (gen) => gen.value.version !== 2 },
-  });
+  const { unit, clock, setVersion } = guardedUnit();
   const handle = prometheusMetrics(unit, { register });
   t.after(async () => {
     handle.detach();
@@ -123,7 +109,7 @@ test('prometheus: a verify rollback counts once; rollbacks, drain timeouts and c
   unit.on('rejected', (e) => rejectedEvents.push(e.stage));
   await unit.start(); // committed: generation 1
   const lease = unit.acquire(); // holds generation 1 past the drain timeout
-  version = 2;
+  setVersion(2);
   assert.equal((await unit.reload()).status, 'committed'); // generation 2, fails verify
   await clock.advanceAsync(500); // verify fails: rollback to v1 as generation 3
   await waitFor(() => unit.current?.id === 3, { message: 'verify rolled back' });

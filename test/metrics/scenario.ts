@@ -5,6 +5,7 @@
 import { createRegistry, reloadable } from '../../src/index.js';
 import { fakeSource } from '../../src/testing/index.js';
 import type { Lease } from '../../src/types.js';
+import { FakeClock } from '../../src/testing/clock.js';
 
 export interface Scenario {
   registry: ReturnType<typeof createRegistry>;
@@ -51,4 +52,27 @@ export async function runScenario(attach: (registry: ReturnType<typeof createReg
       await registry.close();
     },
   };
+}
+
+/**
+ * The unit both adapters' rollback tests drive: generation 2 fails its verify check (rolled back
+ * within 500 ms of fake time), and disposing a version-1 resource throws, so a drain timeout
+ * (1 s) ends in a contained `dispose` error.
+ */
+export function guardedUnit() {
+  const clock = new FakeClock();
+  let version = 1;
+  const unit = reloadable({
+    name: 'guarded',
+    clock,
+    retry: false,
+    load: () => ({ version }),
+    create: (cfg) => ({ version: cfg.version }),
+    dispose: (r) => {
+      if (r.version === 1) throw new Error('dispose failed');
+    },
+    timeouts: { drain: 1_000 },
+    verify: { windowMs: 500, check: (gen) => gen.value.version !== 2 },
+  });
+  return { unit, clock, setVersion: (v: number) => void (version = v) };
 }
