@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { readFleet, type FleetRecord } from '../src/etcd/index.js';
-import { hashValue } from '../src/hash.js';
+import { hashValue } from '../src/support/hash.js';
 import { startEtcd } from '../test/helpers/servers.js';
 
 const FULL = process.argv.includes('--full');

@@ -17,8 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { createRegistry } from '../src/registry.js';
-import { reloadable } from '../src/reloadable.js';
+import { createRegistry } from '../src/compose/registry.js';
+import { reloadable } from '../src/core/unit.js';
 import { startAdminServer } from '../src/http/index.js';
 
 const full = process.argv.includes('--full');

@@ -6,7 +6,7 @@
  */
 
 // ─── core: the unit ─────────────────────────────────────────────────────────────────────────
-export { reloadable, type UnvalidatedOptions } from './reloadable.js';
+export { reloadable, type UnvalidatedOptions } from './core/unit.js';
 export {
   ReloadkitError,
   LoadError,
@@ -22,7 +22,7 @@ export {
   errorInfo,
 } from './errors.js';
 export type { ErrorCode, ErrorContext, ValidationIssue } from './errors.js';
-export { canonicalJson, hashValue, sha256 } from './hash.js';
+export { canonicalJson, hashValue, sha256 } from './support/hash.js';
 export type {
   AnySchema,
   AuditRecord,
@@ -53,9 +53,9 @@ export type {
 } from './types.js';
 
 // ─── composition, triggers, audit (appended by their owners) ────────────────────────────────
-export { derive, type DeriveOptions } from './derive.js';
-export { group, type Group, type GroupMember, type GroupMemberResult, type GroupResult } from './group.js';
-export { pin, type Leasable, type PinnedGenerations, type PinnedValues } from './pin.js';
-export { createRegistry, type Registry, type RegistryEvents, type RegistryOptions, type RegistryStatus, type ReloadAllResult } from './registry.js';
+export { derive, type DeriveOptions } from './compose/derive.js';
+export { group, type Group, type GroupMember, type GroupMemberResult, type GroupResult } from './compose/group.js';
+export { pin, type Leasable, type PinnedGenerations, type PinnedValues } from './compose/pin.js';
+export { createRegistry, type Registry, type RegistryEvents, type RegistryOptions, type RegistryStatus, type ReloadAllResult } from './compose/registry.js';
 export { signalTrigger, intervalTrigger, manualTrigger, type SignalTrigger, type IntervalTrigger, type IntervalTriggerOptions, type ManualTrigger } from './triggers/index.js';
-export { jsonlAudit, auditLine, type JsonlAudit, type JsonlAuditEvents, type JsonlAuditOptions } from './jsonl-audit.js';
+export { jsonlAudit, auditLine, type JsonlAudit, type JsonlAuditEvents, type JsonlAuditOptions } from './audit/jsonl-audit.js';

@@ -7,7 +7,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
-import type { ATTACH_AUDIT, STAGE, StageOutcome } from './internal.js';
+import type { ATTACH_AUDIT, STAGE, StageOutcome } from './core/internal.js';
 
 /** The pipeline stages, as named in results, events, errors and audit records. */
 export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { formatFleetTable, readFleet, summarizeFleet, type FleetTable } from '../../src/etcd/index.js';
-import { hashValue } from '../../src/hash.js';
+import { hashValue } from '../../src/support/hash.js';
 import { CONFIG_KEY, FLEET_PREFIX, ConfigSchema, type Config } from './config.js';
 import { startLocalEtcd } from './local-etcd.js';
 

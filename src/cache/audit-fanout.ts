@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, AuditSink } from '../types.js';
-import { AuditFanout } from '../audit.js';
+import { AuditFanout } from '../core/audit.js';
 
 /** The fields a caller gives; `id`, `unit`, ISO `startedAt` and `durationMs` are filled in. */
 export type AuditFields = Omit<AuditRecord, 'id' | 'unit' | 'startedAt' | 'durationMs'> & { startedAt: number };

@@ -11,10 +11,10 @@
  */
 import { AbortedError, ClosedError, errorInfo, ReloadkitError } from '../errors.js';
 import { keyHash as hashKey } from './key-hash.js';
-import { ATTACH_AUDIT, type AuditAttachable } from '../internal.js';
+import { ATTACH_AUDIT, type AuditAttachable } from '../core/internal.js';
 import type { AuditSink, Clock, LastAttempt, RegistryMember, ReloadOptions, ReloadResult, Stage, TriggerInfo } from '../types.js';
-import { realClock } from '../clock.js';
-import { SafeEmitter } from '../emitter.js';
+import { realClock } from '../support/clock.js';
+import { SafeEmitter } from '../core/emitter.js';
 import { CacheEntry } from './entry.js';
 import { runEntryPipeline, type Candidate, type PipelineConfig } from './entry-pipeline.js';
 import { parseInvalidateOptions, parseTarget, startInvalidation } from './invalidation.js';

@@ -11,9 +11,9 @@
 import type { Options as PRetryOptions } from 'p-retry';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { formatMessage, LoadError, ReloadkitError, ValidationError } from '../errors.js';
-import { withRetry } from '../retry.js';
-import { validateWithSchema } from '../schema.js';
-import { runWithTimeout } from '../timeout.js';
+import { withRetry } from '../core/retry.js';
+import { validateWithSchema } from '../core/schema.js';
+import { runWithTimeout } from '../core/timeout.js';
 import type { Clock, TriggerInfo } from '../types.js';
 import type { CacheEntryInfo, CacheLoadContext } from './types.js';
 

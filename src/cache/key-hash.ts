@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sha256 } from '../hash.js';
+import { sha256 } from '../support/hash.js';
 
 /**
  * The hash under which a key appears in events, errors and audit records.

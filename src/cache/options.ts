@@ -6,10 +6,10 @@
  * @internal
  */
 import type { Options as PRetryOptions } from 'p-retry';
-import { assertClock, realClock } from '../clock.js';
-import { hashValue } from '../hash.js';
-import { normalizeRetry } from '../retry.js';
-import { isStandardSchema } from '../schema.js';
+import { assertClock, realClock } from '../support/clock.js';
+import { hashValue } from '../support/hash.js';
+import { normalizeRetry } from '../core/retry.js';
+import { isStandardSchema } from '../core/schema.js';
 import type { Clock } from '../types.js';
 import { invalidationTrigger } from './invalidation.js';
 import type { InvalidationSpec, ReloadableCacheOptions } from './types.js';

@@ -7,7 +7,7 @@
  * @module
  * @internal
  */
-import { runWithTimeout } from '../timeout.js';
+import { runWithTimeout } from '../core/timeout.js';
 import type { Clock } from '../types.js';
 import type { CacheEntry } from './entry.js';
 

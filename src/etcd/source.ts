@@ -5,9 +5,9 @@
  * @module
  */
 import type { IRangeResponse, Namespace } from 'etcd3';
-import { expectNonEmptyString, expectOptionalFunction } from '../check-option.js';
+import { expectNonEmptyString, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
-import { parseStoreValue, readStoreValue } from '../store-value.js';
+import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 import { describeTarget, subscribeHub, type EtcdTarget, type EtcdWatchHub, type HubSubscriber } from './hub.js';
 

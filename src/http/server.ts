@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { hostForUrl, listen } from '../listen.js';
+import { hostForUrl, listen } from '../support/listen.js';
 import { createAdminHandler, type AdminHandlerOptions } from './handler.js';
 import { sendJson } from './respond.js';
 

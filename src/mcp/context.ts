@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { hashValue } from '../hash.js';
+import { hashValue } from '../support/hash.js';
 import { reloadable } from '../index.js';
 import type { AnySchema, AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
 import type { McpClient } from './client.js';

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { isLoopbackHost } from '../http/auth.js';
-import { hostForUrl, listen } from '../listen.js';
+import { hostForUrl, listen } from '../support/listen.js';
 import { createMcpServer } from './server.js';
 import type { McpServerHandler, McpServerOptions } from './server.js';
 

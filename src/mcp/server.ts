@@ -10,7 +10,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { hashValue } from '../hash.js';
+import { hashValue } from '../support/hash.js';
 import {
   ContextSchema, ContextUpdateSchema, InferRequestSchema, LoadRequestSchema, MCP_BASE_PATH, NameSchema, WeightsSchema,
 } from './protocol.js';

@@ -7,7 +7,7 @@
  */
 import { metrics as otelMetrics } from '@opentelemetry/api';
 import type { BatchObservableCallback, Meter, Observable } from '@opentelemetry/api';
-import { describeValue } from '../triggers/signal.js';
+import { describeValue } from '../support/describe-value.js';
 import { isReady, observeMembers, statuses } from './observe.js';
 import type { MetricsTarget, ObservableMember } from './observe.js';
 

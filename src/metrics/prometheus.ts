@@ -7,7 +7,7 @@
  */
 import { Counter, Histogram, register as defaultRegister } from 'prom-client';
 import type { Registry as PromRegistry } from 'prom-client';
-import { describeValue } from '../triggers/signal.js';
+import { describeValue } from '../support/describe-value.js';
 import { isReady, observeMembers, statuses } from './observe.js';
 import type { MetricsTarget, ObservableMember } from './observe.js';
 import { scrapedGauge } from './scraped.js';

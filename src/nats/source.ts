@@ -12,9 +12,9 @@
  */
 import type { KV, KvEntry, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../check-option.js';
+import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
-import { parseStoreValue, readStoreValue } from '../store-value.js';
+import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 
 /** Options of {@link natsKvSource}. */

@@ -15,10 +15,10 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { abortable } from '../abortable.js';
-import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../check-option.js';
+import { abortable } from '../support/abortable.js';
+import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
-import { parseStoreValue, readStoreValue } from '../store-value.js';
+import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 
 /** Options of {@link redisSource}. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { realClock } from '../clock.js';
+import { realClock } from '../support/clock.js';
 import type { Clock, Hint, Source } from '../types.js';
-import { describeValue } from '../triggers/signal.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of `fakeSource`. */
 export interface FakeSourceOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Hint, Trigger } from '../types.js';
-import { describeValue } from '../triggers/signal.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of `fakeTrigger`. */
 export interface FakeTriggerOptions {

@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { realClock } from '../clock.js';
+import { realClock } from '../support/clock.js';
 import type { Clock, Hint, Trigger } from '../types.js';
-import { deliver, describeValue } from './signal.js';
+import { deliver } from './signal.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** The largest delay `setTimeout` honours (2^31 - 1 ms); longer ones fire at once. */
 const MAX_DELAY_MS = 2_147_483_647;

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Hint, Trigger } from '../types.js';
-import { describeValue } from './signal.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** A trigger you fire by hand. */
 export interface ManualTrigger extends Trigger {

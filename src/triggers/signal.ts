@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { Hint, Trigger } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Signals a process can never catch: listening to them would silently do nothing. */
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
@@ -65,22 +66,6 @@ export function signalTrigger(sig: NodeJS.Signals = 'SIGHUP'): SignalTrigger {
   };
 }
 
-/**
- * A short, value-free description of a bad option for error messages (p-retry style).
- *
- * @example
- * ```ts
- * describeValue('SIGNOPE'); // "'SIGNOPE'"
- * describeValue([1]);       // 'an array'
- * ```
- */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
 
 /**
  * Calls a trigger's consumer from a timer or signal handler. A consumer that throws must not

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
-import { sha256 } from '../../src/hash.js';
+import { sha256 } from '../../src/support/hash.js';
 import type { AuditRecord } from '../../src/types.js';
-import { ATTACH_AUDIT } from '../../src/internal.js';
+import { ATTACH_AUDIT } from '../../src/core/internal.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { deferred, flush } from './helpers.js';
 

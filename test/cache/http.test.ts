@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { reloadableCache } from '../../src/cache/index.js';
 import { keyHash } from '../../src/cache/key-hash.js';
 import { startAdminServer } from '../../src/http/server.js';
-import { createRegistry } from '../../src/registry.js';
+import { createRegistry } from '../../src/compose/registry.js';
 import type { AuditRecord } from '../../src/types.js';
 
 test('HTTP admin: invalidate a cache key, a prefix and all, audited with the caller as actor', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
-import { createRegistry } from '../../src/registry.js';
+import { createRegistry } from '../../src/compose/registry.js';
 import { fakeSource } from '../../src/testing/fake-source.js';
 import { fakeTrigger } from '../../src/testing/fake-trigger.js';
 import type { AuditRecord } from '../../src/types.js';

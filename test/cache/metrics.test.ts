@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { reloadableCache } from '../../src/cache/index.js';
 import { cacheMetrics } from '../../src/metrics/cache-prometheus.js';
 import { prometheusMetrics } from '../../src/metrics/prometheus.js';
-import { createRegistry } from '../../src/registry.js';
+import { createRegistry } from '../../src/compose/registry.js';
 
 test('prometheus: cache hits, misses, loads, stale serves, invalidations, evictions and size per cache', async () => {
   const registry = createRegistry();

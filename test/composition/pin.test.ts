@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { group, pin, reloadable } from '../../src/index.js';
-import { STAGE } from '../../src/internal.js';
+import { STAGE } from '../../src/core/internal.js';
 import { fakeSource } from '../../src/testing/index.js';
 import { waitFor } from '../helpers/wait.js';
 

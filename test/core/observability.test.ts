@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as v from 'valibot';
 import { reloadable, type AuditRecord } from '../../src/index.js';
-import { ATTACH_AUDIT, STAGE } from '../../src/internal.js';
+import { ATTACH_AUDIT, STAGE } from '../../src/core/internal.js';
 import { ResourceTracker, deferred, flush } from './helpers.js';
 
 const SECRET = 'hunter2-SECRET-4f9a';

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3 } from 'etcd3';
 import { formatFleetTable, readFleet, summarizeFleet, fleetRecord, etcdFleetReporter } from '../../src/etcd/index.js';
-import { hashValue } from '../../src/hash.js';
+import { hashValue } from '../../src/support/hash.js';
 import { createRegistry, reloadable } from '../../src/index.js';
 import { etcdSource } from '../../src/etcd/index.js';
 import { haveBinary, startEtcd, type RunningServer } from '../helpers/servers.js';

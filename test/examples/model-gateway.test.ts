@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { hashValue } from '../../src/hash.js';
+import { hashValue } from '../../src/support/hash.js';
 import { createMcpClient } from '../../src/mcp/client.js';
 import { freePort, waitFor } from '../helpers/wait.js';
 

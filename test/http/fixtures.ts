@@ -3,8 +3,8 @@
 // HTTP client (node:http, no keep-alive) that returns status, headers and parsed body.
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { createRegistry, type Registry } from '../../src/registry.js';
-import { reloadable } from '../../src/reloadable.js';
+import { createRegistry, type Registry } from '../../src/compose/registry.js';
+import { reloadable } from '../../src/core/unit.js';
 import type { AuditRecord, Reloadable } from '../../src/types.js';
 import type { AuthOption } from '../../src/http/auth.js';
 

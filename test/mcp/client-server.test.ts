@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { hashValue } from '../../src/hash.js';
+import { hashValue } from '../../src/support/hash.js';
 import { createMcpClient } from '../../src/mcp/client.js';
 import { McpError } from '../../src/mcp/errors.js';
 import { startMcpServer } from '../../src/mcp/serve.js';

@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, get } from 'node:http';
-import { abortable } from '../../src/abortable.js';
-import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../../src/check-option.js';
+import { abortable } from '../../src/support/abortable.js';
+import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../../src/support/check-option.js';
 import { AbortedError, LoadError } from '../../src/errors.js';
-import { hostForUrl, listen } from '../../src/listen.js';
-import { parseStoreValue, readStoreValue } from '../../src/store-value.js';
+import { hostForUrl, listen } from '../../src/support/listen.js';
+import { parseStoreValue, readStoreValue } from '../../src/support/store-value.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AuditRecord, AuditSink } from './types.js';
+import type { AuditRecord, AuditSink } from '../types.js';
 
 /**
  * Checks that `sink` is a function or an object with `write`, with a precise `TypeError`.

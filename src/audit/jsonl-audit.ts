@@ -11,8 +11,8 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import type { AuditRecord } from './types.js';
-import { describeValue } from './triggers/signal.js';
+import type { AuditRecord } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of `jsonlAudit`. */
 export interface JsonlAuditOptions {

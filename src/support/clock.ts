@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Clock } from './types.js';
+import type { Clock } from '../types.js';
 
 /** The part of an AbortSignal that `sleepOn` needs. */
 interface Abortable {

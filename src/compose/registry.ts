@@ -6,11 +6,11 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { ClosedError, ReloadkitError, errorInfo } from './errors.js';
-import { ATTACH_AUDIT } from './internal.js';
-import type { AuditAttachable } from './internal.js';
-import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from './types.js';
-import { describeValue } from './triggers/signal.js';
+import { ClosedError, ReloadkitError, errorInfo } from '../errors.js';
+import { ATTACH_AUDIT } from '../core/internal.js';
+import type { AuditAttachable } from '../core/internal.js';
+import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of `createRegistry`. */
 export interface RegistryOptions {

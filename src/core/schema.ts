@@ -9,7 +9,7 @@
  * @module
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { ValidationError, formatMessage, type ErrorContext, type ValidationIssue } from './errors.js';
+import { ValidationError, formatMessage, type ErrorContext, type ValidationIssue } from '../errors.js';
 
 /** How many issues the message lists before `(+N more)`; `issues` always holds them all. */
 const MESSAGE_ISSUES = 5;

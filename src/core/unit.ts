@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AuditFanout } from './audit.js';
-import { changedPaths } from './changed-paths.js';
+import { changedPaths } from '../support/changed-paths.js';
 import { SafeEmitter } from './emitter.js';
 import {
   AbortedError,
@@ -26,7 +26,7 @@ import {
   errorInfo,
   formatMessage,
   type ErrorContext,
-} from './errors.js';
+} from '../errors.js';
 import { CommittedGeneration, ResourceCell, triggerInfo, type RetainedSlot } from './generation.js';
 import { ATTACH_AUDIT, STAGE, type AuditAttachable, type Stageable, type StageOutcome, type StagedCandidate } from './internal.js';
 import { LastKnownGoodWriter, readLastKnownGood, toRecord } from './last-known-good.js';
@@ -34,7 +34,7 @@ import { ResourceLease } from './lease.js';
 import { Mutex } from './lock.js';
 import { callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
 import { withRetry } from './retry.js';
-import { safeMessage } from './safe-message.js';
+import { safeMessage } from '../support/safe-message.js';
 import { validateWithSchema, validationError } from './schema.js';
 import { StageAbort, runStage } from './timeout.js';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
@@ -59,7 +59,7 @@ import type {
   UnitEventName,
   UnitEvents,
   UnitStatus,
-} from './types.js';
+} from '../types.js';
 
 type Candidate<T, R> = { kind: 'candidate'; raw: unknown; value: T; hash: string; cell: ResourceCell<R> };
 type Outcome<T, R> =

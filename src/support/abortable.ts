@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { AbortedError } from './errors.js';
+import { AbortedError } from '../errors.js';
 
 /**
  * `promise`, or an `AbortedError` (`source: what`) as soon as `signal` aborts, whichever comes

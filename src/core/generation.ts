@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Generation, GenerationInfo, TriggerInfo } from './types.js';
+import type { Generation, GenerationInfo, TriggerInfo } from '../types.js';
 
 /**
  * Copies a trigger down to `{ kind, detail }`, dropping anything else a hint carried.

@@ -6,10 +6,10 @@
  * @module
  */
 import pRetry, { AbortError, type Options as PRetryOptions } from 'p-retry';
-import { realClock, sleepOn } from './clock.js';
-import { AbortedError } from './errors.js';
+import { realClock, sleepOn } from '../support/clock.js';
+import { AbortedError } from '../errors.js';
 import type { AbortLike } from './timeout.js';
-import type { Clock } from './types.js';
+import type { Clock } from '../types.js';
 
 /** The `retry` option: a retry count, `false` (one attempt), or p-retry options. */
 export type RetrySetting = number | false | PRetryOptions | undefined;

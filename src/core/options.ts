@@ -8,11 +8,11 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
 import { assertAuditSink } from './audit.js';
-import { assertClock, realClock } from './clock.js';
-import { hashValue } from './hash.js';
+import { assertClock, realClock } from '../support/clock.js';
+import { hashValue } from '../support/hash.js';
 import { normalizeRetry } from './retry.js';
 import { isStandardSchema } from './schema.js';
-import type { AuditSink, Clock, Generation, LoadContext, ReloadableOptions, StageContext, Trigger, Source } from './types.js';
+import type { AuditSink, Clock, Generation, LoadContext, ReloadableOptions, StageContext, Trigger, Source } from '../types.js';
 
 /** Default per-stage timeouts (ms). Generous: they exist so nothing can hang a unit forever. */
 export const DEFAULT_TIMEOUTS = Object.freeze({ load: 30_000, create: 30_000, healthCheck: 10_000, dispose: 10_000, drain: 30_000 });

@@ -7,7 +7,7 @@
  * @module
  */
 import { abortable } from './abortable.js';
-import { AbortedError, LoadError } from './errors.js';
+import { AbortedError, LoadError } from '../errors.js';
 
 /**
  * Runs `request()` until it settles or `signal` aborts. A request that fails (or throws) becomes

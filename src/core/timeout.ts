@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { AbortedError, TimeoutError, formatMessage } from './errors.js';
-import { realClock } from './clock.js';
-import type { Clock, Stage } from './types.js';
+import { AbortedError, TimeoutError, formatMessage } from '../errors.js';
+import { realClock } from '../support/clock.js';
+import type { Clock, Stage } from '../types.js';
 
 /** A timed stage: a pipeline stage, or `dispose`. */
 export type TimedStage = Stage | 'dispose';

@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import type { AuditSink, ReloadOptions, ReloadResult } from './types.js';
+import type { AuditSink, ReloadOptions, ReloadResult } from '../types.js';
 
 /**
  * `unit[STAGE](opts)` runs load → validate → dedupe → create → healthCheck without committing.

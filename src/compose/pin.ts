@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Generation, Lease } from './types.js';
-import { describeValue } from './triggers/signal.js';
+import type { Generation, Lease } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Anything that hands out leases: a unit (`Reloadable`) or a unit-like member. */
 export interface Leasable<R = unknown> {

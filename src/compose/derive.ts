@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { NotReadyError } from './errors.js';
-import { reloadable } from './reloadable.js';
-import type { Generation, Hint, Reloadable, ReloadableOptions, Trigger, UnitEvents } from './types.js';
-import { describeValue } from './triggers/signal.js';
+import { NotReadyError } from '../errors.js';
+import { reloadable } from '../core/unit.js';
+import type { Generation, Hint, Reloadable, ReloadableOptions, Trigger, UnitEvents } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of `derive`: those of `reloadable()` without `load` / `source` (the parent is the source). */
 export type DeriveOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'load' | 'source'>;

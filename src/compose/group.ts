@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { ReloadkitError, errorInfo } from './errors.js';
-import { STAGE } from './internal.js';
-import { callOptionsError } from './options.js';
-import type { StageOutcome, StagedCandidate, Stageable } from './internal.js';
-import type { ReloadOptions, ReloadResult, Stage } from './types.js';
-import { describeValue } from './triggers/signal.js';
+import { ReloadkitError, errorInfo } from '../errors.js';
+import { STAGE } from '../core/internal.js';
+import { callOptionsError } from '../core/options.js';
+import type { StageOutcome, StagedCandidate, Stageable } from '../core/internal.js';
+import type { ReloadOptions, ReloadResult, Stage } from '../types.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** A group member: a unit (anything with a name and the internal staging hook). */
 export type GroupMember = { readonly name: string } & Stageable;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Generation, Lease } from './types.js';
+import type { Generation, Lease } from '../types.js';
 import type { ResourceCell } from './generation.js';
 
 /**
