@@ -18,6 +18,18 @@ export interface Hint {
   kind: string;
   /** Free-form detail (a path, a signal name, a key). Never a config value. */
   detail?: string;
+  /** Cache keys the message names as changed (an invalidation). A unit ignores it and re-reads. */
+  keys?: readonly string[];
+  /** A key prefix the message names as changed. */
+  prefix?: string;
+  /** The message says everything may have changed. */
+  all?: boolean;
+  /**
+   * Set when the transport may have lost messages before this hint (a skipped sequence number, a
+   * reconnect, a publisher restart): what was loaded before `since` (epoch ms) cannot be proven
+   * fresh. A unit re-reads; a cache applies its `onGap` policy.
+   */
+  gap?: { since: number; reason: 'sequence' | 'reconnect' | 'publisher-restart' };
 }
 
 /** Why a reload ran: the trigger's kind and detail, or `manual` / `start` / `rollback` / `verify`. */
