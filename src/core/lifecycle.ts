@@ -14,8 +14,10 @@ export type LifecycleReport = (error: unknown, where: 'source.watch' | 'source.u
 
 /**
  * The triggers and source watches of one owner, all feeding `fire`. Triggers may be added and
- * removed at any time; one added while watching starts at once. Each is started at most once
- * until it is stopped, so a `start()` retried after a failed start does not start it twice.
+ * removed at any time; one added while watching starts at once. A running trigger is never
+ * started twice; one whose `start` failed is tried again by the next `start()`. `stop()` stops
+ * every trigger whose start was attempted, failed ones included (a failed start may have left a
+ * handle behind).
  *
  * @example
  * ```ts
@@ -30,7 +32,10 @@ export class Watches {
   readonly #fire: (hint: Hint) => void;
   readonly #report: LifecycleReport;
   readonly #triggers = new Set<Trigger>();
+  /** Running triggers. */
   readonly #started = new Set<Trigger>();
+  /** Triggers whose start was attempted since the last stop (running or failed). */
+  readonly #attempted = new Set<Trigger>();
   #unwatch: (() => void | Promise<void>) | undefined;
   #watching = false;
 
@@ -58,15 +63,16 @@ export class Watches {
     await this.#stopTrigger(trigger);
   }
 
-  /** Watches `source` (if it can watch), then starts every trigger. Idempotent while watching. */
+  /** Watches `source` (if it can watch, once), then starts every trigger that is not running. */
   async start(source?: Source<unknown>): Promise<void> {
-    if (this.#watching) return;
-    this.#watching = true;
-    if (source?.watch) {
-      try {
-        this.#unwatch = source.watch(this.#fire);
-      } catch (error) {
-        this.#report(error, 'source.watch');
+    if (!this.#watching) {
+      this.#watching = true;
+      if (source?.watch) {
+        try {
+          this.#unwatch = source.watch(this.#fire);
+        } catch (error) {
+          this.#report(error, 'source.watch');
+        }
       }
     }
     for (const trigger of this.#triggers) await this.#startTrigger(trigger);
@@ -85,12 +91,13 @@ export class Watches {
         this.#report(error, 'source.unwatch');
       }
     }
-    for (const trigger of [...this.#started]) await this.#stopTrigger(trigger);
+    for (const trigger of [...this.#attempted]) await this.#stopTrigger(trigger);
   }
 
   async #startTrigger(trigger: Trigger): Promise<void> {
     if (this.#started.has(trigger)) return;
     this.#started.add(trigger);
+    this.#attempted.add(trigger);
     try {
       await trigger.start(this.#fire);
     } catch (error) {
@@ -100,7 +107,8 @@ export class Watches {
   }
 
   async #stopTrigger(trigger: Trigger): Promise<void> {
-    if (!this.#started.delete(trigger)) return;
+    this.#started.delete(trigger);
+    if (!this.#attempted.delete(trigger)) return;
     try {
       await trigger.stop();
     } catch (error) {
