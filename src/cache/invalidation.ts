@@ -1,10 +1,12 @@
 /**
- * Invalidation as narrow as the change: targets (`'key'` or `{ prefix }`), and the glue that maps
- * hints from any `Trigger` or `Source` (a Redis channel, an etcd prefix watch, a NATS subject, a
- * file) to keys through a function the user gives.
+ * Invalidation as narrow as the change: targets (a key, `{ prefix }`, `{ loadedBefore }`), and the
+ * glue that maps hints from any `Trigger` or `Source` (a Redis channel, an etcd prefix watch, a
+ * NATS subject, a file) to keys: the hint's own `keys` / `prefix` / `all`, or a function the user
+ * gives; a hint's `gap` goes to the cache's `onGap` repair.
  *
  * @module
  */
+import { Watches } from '../core/lifecycle.js';
 import type { Hint, Source, Trigger } from '../types.js';
 import type { HintGap, HintsToKeys, InvalidateOptions, InvalidationMode, InvalidationSpec, KeySelection } from './types.js';
 
@@ -170,49 +172,47 @@ export interface HintTarget {
   applyTargets(targets: KeyTargets | 'all', gap: HintGap | undefined, opts: InvalidateOptions & { mode: InvalidationMode }): Promise<void>;
 }
 
+/** One spec's trigger or source watch, started and stopped by the core's `Watches` (watch before read). */
+export interface InvalidationBinding {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts one spec: every hint is mapped to keys (by `hintsToKeys`, else by the hint's own
- * `keys` / `prefix` / `all`) and handed to the cache with its gap. Returns the stop function.
- * Errors from `hintsToKeys` or from invalidation go to `onError` (never thrown at the trigger).
+ * Binds one spec to a cache: every hint is mapped to keys (by `hintsToKeys`, else by the hint's
+ * own `keys` / `prefix` / `all`) and handed to the cache with its gap. Failures of `hintsToKeys`,
+ * of the invalidation, or of starting and stopping the trigger go to `onError`, never to the
+ * trigger.
  *
  * @example
  * ```ts
- * const stop = await startInvalidation(spec, cache, (e) => console.error(e));
- * await stop();
+ * const binding = bindInvalidation(spec, cache, (e, where) => console.error(where, e));
+ * await binding.start();
+ * await binding.stop();
  * ```
  */
-export async function startInvalidation(
-  spec: InvalidationSpec,
-  cache: HintTarget,
-  onError: (error: Error, where: string) => void,
-): Promise<() => Promise<void>> {
+export function bindInvalidation(spec: InvalidationSpec, cache: HintTarget, onError: (error: unknown, where: string) => void): InvalidationBinding {
   const mode: InvalidationMode = spec.mode ?? 'drop';
   const hintsToKeys: HintsToKeys = spec.hintsToKeys ?? keysOfHint;
-  let active = true;
   const onHint = (hint: Hint): void => {
-    if (!active) return;
+    if (!watches.watching) return;
     // The hint's detail may itself be a key: only its kind goes to audit (see docs/cache.md).
     const kind = typeof hint?.kind === 'string' ? hint.kind : 'hint';
     const opts = { mode, actor: spec.actor ?? `trigger:${kind}`, reason: `hint ${kind}`, trigger: { kind } };
     void (async () => {
       const gap = hint !== null && typeof hint === 'object' ? gapOfHint(hint) : undefined;
       const targets = normalizeSelection(await hintsToKeys(hint));
-      if (!active) return;
+      if (!watches.watching) return;
       await cache.applyTargets(targets, gap, opts);
-    })().catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error)), 'invalidation'));
+    })().catch((error: unknown) => onError(error, 'invalidation'));
   };
-  let stopFrom: () => void | Promise<void>;
-  if (isTrigger(spec.from)) {
-    const trigger = spec.from;
-    await trigger.start(onHint);
-    stopFrom = () => trigger.stop();
-  } else {
-    const source = spec.from as Source<unknown> & { watch: NonNullable<Source<unknown>['watch']> };
-    stopFrom = source.watch(onHint);
-  }
-  return async () => {
-    active = false;
-    await stopFrom();
+  const watches = new Watches(onHint, onError);
+  const from = spec.from;
+  const trigger = isTrigger(from) ? from : undefined;
+  if (trigger) watches.add(trigger);
+  return {
+    start: () => watches.start(trigger ? undefined : (from as Source<unknown>)),
+    stop: () => watches.stop(),
   };
 }
 

@@ -36,6 +36,8 @@ export interface ResolvedCacheOptions<V> {
   refreshConcurrency: number;
   invalidateOn: InvalidationSpec[];
   onGap: GapPolicy;
+  /** `keys: 'plain'`: events carry the key itself too. */
+  plainKeys: boolean;
   audit: ReloadableCacheOptions<V>['audit'];
   clock: Clock;
 }
@@ -59,6 +61,7 @@ export const KNOWN_KEYS = [
   'refreshConcurrency',
   'invalidateOn',
   'onGap',
+  'keys',
   'audit',
   'clock',
 ] as const;
@@ -111,6 +114,9 @@ export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): Reso
   if (o.onGap !== undefined && typeof o.onGap !== 'function' && !GAP_POLICIES.includes(o.onGap as string)) {
     throw new TypeError(`Expected \`onGap\` to be 'refresh-stale', 'refresh-all', 'drop-all' or a function (gap) => void, got ${typeof o.onGap === 'string' ? JSON.stringify(o.onGap) : String(o.onGap)}.`);
   }
+  if (o.keys !== undefined && o.keys !== 'hash' && o.keys !== 'plain') {
+    throw new TypeError(`Expected \`keys\` to be 'hash' or 'plain', got ${typeof o.keys === 'string' ? JSON.stringify(o.keys) : String(o.keys)}.`);
+  }
   if (o.audit !== undefined && typeof o.audit !== 'function' && (o.audit === null || typeof o.audit !== 'object' || typeof (o.audit as { write?: unknown }).write !== 'function')) {
     throw new TypeError('Expected `audit` to be a function or an object with write(record).');
   }
@@ -135,6 +141,7 @@ export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): Reso
     refreshConcurrency: o.refreshConcurrency ?? DEFAULT_REFRESH_CONCURRENCY,
     invalidateOn,
     onGap: o.onGap ?? DEFAULT_ON_GAP,
+    plainKeys: o.keys === 'plain',
     audit: o.audit,
     clock,
   };
