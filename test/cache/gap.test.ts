@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import type { AuditRecord, Hint } from '../../src/types.js';
-import { deferred, flush, hintTrigger } from './helpers.js';
+import { countingLoad, deferred, flush, hintTrigger } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A loader that counts loads per key and returns a new version each time. */
-function countingLoad() {
-  const loads = new Map<string, number>();
-  return {
-    loads,
-    count: (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, loads.get(k) ?? 0])),
-    load: async (key: string) => {
-      loads.set(key, (loads.get(key) ?? 0) + 1);
-      return { key, n: loads.get(key) };
-    },
-  };
-}
 
 test('invalidate({ loadedBefore }) selects exactly the entries last loaded before that time, in both modes', async () => {
   const clock = new FakeClock();

@@ -6,17 +6,7 @@ import { fakeSource } from '../../src/testing/fake-source.js';
 import { fakeTrigger } from '../../src/testing/fake-trigger.js';
 import type { AuditRecord } from '../../src/types.js';
 import { waitFor } from '../helpers/wait.js';
-
-function countingLoad() {
-  const loads = new Map<string, number>();
-  return {
-    loads,
-    load: async (key: string) => {
-      loads.set(key, (loads.get(key) ?? 0) + 1);
-      return { key, n: loads.get(key) };
-    },
-  };
-}
+import { countingLoad } from './helpers.js';
 
 test('hints from a trigger invalidate exactly the keys hintsToKeys names', async () => {
   const trigger = fakeTrigger();
