@@ -7,8 +7,14 @@
  * @module
  */
 import { Watches } from '../core/lifecycle.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { Hint, Source, Trigger } from '../types.js';
 import type { HintGap, HintsToKeys, InvalidateOptions, InvalidationMode, InvalidationSpec, KeySelection } from './types.js';
+
+/** The options `invalidate()` knows. */
+const INVALIDATE_KEYS = ['mode', 'actor', 'reason', 'trigger'] as const;
+/** The fields of an `invalidationTrigger()` spec. */
+const SPEC_KEYS = ['from', 'hintsToKeys', 'mode', 'actor'] as const;
 
 /** A parsed invalidation target. */
 export type ParsedTarget = { scope: 'key'; key: string } | { scope: 'prefix'; prefix: string } | { scope: 'loaded-before'; loadedBefore: number };
@@ -53,6 +59,7 @@ export function parseTarget(target: unknown): ParsedTarget {
 export function parseInvalidateOptions(opts: unknown): Required<Pick<InvalidateOptions, 'mode'>> & InvalidateOptions {
   if (opts === undefined) return { mode: 'drop' };
   if (opts === null || typeof opts !== 'object') throw new TypeError(`Expected invalidation options to be an object, got ${describe(opts)}.`);
+  rejectUnknownKeys('invalidate', opts, INVALIDATE_KEYS);
   const o = opts as InvalidateOptions;
   const mode = o.mode ?? 'drop';
   if (mode !== 'drop' && mode !== 'refresh') throw new TypeError(`Expected \`mode\` to be 'drop' or 'refresh', got ${describe(mode)}.`);
@@ -154,6 +161,7 @@ export function covers(targets: KeyTargets | 'all', key: string): boolean {
  */
 export function invalidationTrigger(spec: InvalidationSpec): InvalidationSpec {
   if (spec === null || typeof spec !== 'object') throw new TypeError(`invalidationTrigger: expected an object, got ${describe(spec)}.`);
+  rejectUnknownKeys('invalidationTrigger', spec, SPEC_KEYS);
   const { from, hintsToKeys, mode, actor } = spec;
   if (!isTrigger(from) && !isWatchableSource(from)) {
     throw new TypeError('invalidationTrigger: expected `from` to be a Trigger ({ start, stop }) or a Source with watch().');

@@ -178,4 +178,11 @@ test("onGap 'drop-all', 'refresh-all' and a function; applyHint applies the same
 test('reloadableCache rejects unknown option keys, naming the closest', () => {
   assert.throws(() => reloadableCache({ name: 'x', load: () => 1, ttl: 5 } as never), /unknown option `ttl`; did you mean `ttlMs`\?/);
   assert.throws(() => reloadableCache({ name: 'x', load: () => 1, ongap: 'drop-all' } as never), /did you mean `onGap`/);
+  assert.throws(() => invalidationTrigger({ from: hintTrigger(), hintToKeys: () => null } as never), /invalidationTrigger: unknown option `hintToKeys`; did you mean `hintsToKeys`\?/);
+});
+
+test('invalidate() rejects unknown option keys', async () => {
+  const cache = reloadableCache({ name: 'x', retry: false, load: () => 1 });
+  await assert.rejects(cache.invalidate('k', { mod: 'refresh' } as never), /invalidate: unknown option `mod`; did you mean `mode`\?/);
+  await cache.close();
 });
