@@ -113,8 +113,11 @@ export class ReloadableCache<V> implements RegistryMember {
         this.#c.hits += 1;
         return Promise.resolve(entry.value);
       }
-    } else if (typeof key !== 'string') {
-      return Promise.reject(new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`));
+    } else {
+      if (typeof key !== 'string') return Promise.reject(new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`));
+      // A stampede on a missing key: join the running load's shared promise straight away.
+      const joined = this.#loads.joinMissing(key);
+      if (joined !== undefined) return joined;
     }
     return this.#loads.read(key);
   }
