@@ -10,6 +10,25 @@ async function settledNow<T>(p: Promise<T>): Promise<T | 'waiting'> {
   return Promise.race([p, flush().then(() => 'waiting' as const)]);
 }
 
+// First in the file: it counts the process's active timers, so no earlier test may leave one behind.
+test('drain timers of retired leased entries follow the one lease policy: unref while serving, ref while close() waits', async () => {
+  const disposed: string[] = [];
+  const cache = reloadableCache({ name: 'timers', retry: false, drainTimeoutMs: 60_000, load: (k: string) => ({ k }), dispose: (v) => void disposed.push(v.k) });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const lease = await cache.acquire('held');
+  const before = timers();
+  await cache.invalidate('held', { mode: 'drop' }); // retired while leased: a drain timer starts
+  assert.equal(cache.status().draining, 1);
+  assert.equal(timers(), before, 'the drain timer does not keep the process alive');
+  const closing = cache.close();
+  await flush();
+  assert.equal(timers(), before + 1, 'while close() waits for the drain, its timer keeps the process alive');
+  assert.deepEqual(disposed, []);
+  lease.release();
+  await closing;
+  assert.deepEqual(disposed, ['held']);
+});
+
 test('an expired entry whose refresh fails is answered with its stale value at once; the refresh retries in the background', async () => {
   const clock = new FakeClock();
   let calls = 0;
@@ -112,24 +131,6 @@ test('the cache and the unit agree: an empty hash is rejected by both, and "clos
   await cache.close();
   await assert.rejects(cache.get('k'), { code: 'RELOADKIT_CLOSED', message: '[same] closed: get() after close()' });
   await assert.rejects(cache.reload(), { message: '[same] closed: reload() after close()' });
-});
-
-test('drain timers of retired leased entries follow the one lease policy: unref while serving, ref while close() waits', async () => {
-  const disposed: string[] = [];
-  const cache = reloadableCache({ name: 'timers', retry: false, drainTimeoutMs: 60_000, load: (k: string) => ({ k }), dispose: (v) => void disposed.push(v.k) });
-  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-  const lease = await cache.acquire('held');
-  const before = timers();
-  await cache.invalidate('held', { mode: 'drop' }); // retired while leased: a drain timer starts
-  assert.equal(cache.status().draining, 1);
-  assert.equal(timers(), before, 'the drain timer does not keep the process alive');
-  const closing = cache.close();
-  await flush();
-  assert.equal(timers(), before + 1, 'while close() waits for the drain, its timer keeps the process alive');
-  assert.deepEqual(disposed, []);
-  lease.release();
-  await closing;
-  assert.deepEqual(disposed, ['held']);
 });
 
 test('status().ready: false before start and after close, true once started (also when empty), without a load', async () => {
