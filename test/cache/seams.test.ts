@@ -143,3 +143,30 @@ test('status().ready: false before start and after close, true once started (als
   await cache.close();
   assert.equal(cache.status().ready, false);
 });
+
+test('a dead backend sees a bounded number of loads: reads every 25 ms for 2 s make 6 loader calls, every read answered', async () => {
+  const clock = new FakeClock();
+  let calls = 0;
+  const cache = reloadableCache({
+    name: 'backoff',
+    clock,
+    ttlMs: 100,
+    load: async () => {
+      calls += 1;
+      if (calls > 1) throw new Error('backend down');
+      return { v: 1 };
+    },
+  }); // default retry (2 retries from 100 ms) and errorBackoffMs (1 s)
+  await cache.get('k');
+  const before = calls;
+  let answered = 0;
+  for (let t = 0; t < 2000; t += 25) {
+    const value = await settledNow(cache.get('k'));
+    assert.deepEqual(value, { v: 1 }, `answered at once at ${t} ms`);
+    answered += 1;
+    await clock.advanceAsync(25);
+  }
+  assert.equal(answered, 80);
+  assert.equal(calls - before, 6, 'two refreshes of three attempts each, a backoff between them');
+  await cache.close();
+});
