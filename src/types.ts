@@ -312,3 +312,10 @@ export interface RegistryMember {
   close(): Promise<void>;
   on(event: 'error', fn: (e: { unit: string; error: Error; where: string }) => void): unknown;
 }
+
+/** `reloadable()` options without a schema: the raw candidate is the value. */
+export type UnvalidatedOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'schema' | 'load' | 'source'> & { schema?: undefined } & (
+  // `ctx` is typed without T so that `load: async ({ signal }) => …` still infers T from its return.
+  | { load: (ctx: LoadContext<unknown, unknown>) => T | Promise<T>; source?: undefined }
+  | { source: Source<T>; load?: undefined }
+);
