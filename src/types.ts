@@ -120,7 +120,8 @@ export interface UnitStatus {
   state: 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
   /**
    * True while a committed generation is being served (`ready` or `degraded`, not closed). Each
-   * member computes its own; registries, metrics and `/ready` read this field only.
+   * member computes its own (units and caches always set it); registries and metrics read it.
+   * Optional only so that hand-written registry members keep compiling.
    */
   ready?: boolean;
   /** Live generation id, 0 before the first commit. */

@@ -46,6 +46,8 @@ export interface AttemptEnd {
   cause?: { stage: Stage; error: Error } | undefined;
   /** Extra audit detail (hashes, ids, counts; never values). */
   detail?: Record<string, string | number | boolean> | undefined;
+  /** False: deliver no audit record for this attempt (a cache audits only failed per-key loads). Default true. */
+  audit?: boolean;
 }
 
 /** What a reporter needs from its owner. */
@@ -119,7 +121,7 @@ export class Reporter {
     }
     this.#lastAttempt = last;
     emit?.(result);
-    if (this.audit.active) this.audit.deliver(this.#record(a, result, end));
+    if (end.audit !== false && this.audit.active) this.audit.deliver(this.#record(a, result, end));
     return result;
   }
 
