@@ -165,3 +165,26 @@ test('provenance: a validation issue names the layer that set its path, and stat
   assert.equal('provenance' in plain.status(), false);
   await Promise.all([unit.close(), plain.close()]);
 });
+
+test('status().ready: false before the first commit, true while ready or degraded, false once closed', async () => {
+  let fail = false;
+  const unit = reloadable({
+    name: 'r',
+    retry: false,
+    load: () => {
+      if (fail) throw new Error('source down');
+      return { n: 1 };
+    },
+  });
+  assert.equal(unit.status().ready, false);
+  await unit.start();
+  assert.deepEqual([unit.status().state, unit.status().ready], ['ready', true]);
+  fail = true;
+  await unit.reload();
+  assert.deepEqual([unit.status().state, unit.status().ready], ['degraded', true], 'degraded still serves its generation');
+  await unit.close();
+  assert.deepEqual([unit.status().state, unit.status().ready, unit.status().generation], ['closed', false, 1]);
+  const never = reloadable({ name: 'never', retry: false, load: () => Promise.reject(new Error('down')) });
+  await assert.rejects(never.start());
+  assert.deepEqual([never.status().state, never.status().ready], ['failed', false]);
+});
