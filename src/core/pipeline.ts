@@ -115,17 +115,16 @@ export interface LoadSpec {
  *   abort, (attempt) => fetchUser(id, { signal: attempt.signal }));
  * ```
  */
-export async function loadCandidate(spec: LoadSpec, abort: AbortLike, load: (attempt: StageAbort) => unknown): Promise<unknown> {
+export function loadCandidate(spec: LoadSpec, abort: AbortLike, load: (attempt: StageAbort) => unknown): Promise<unknown> {
   let attempts = 0;
   const once = (): Promise<unknown> => {
     attempts++;
     return runStage('load', spec.timeoutMs, abort, load, { clock: spec.clock, unit: spec.where.unit, source: spec.where.source });
   };
-  try {
-    return await (spec.retry === undefined ? once() : withRetry(once, spec.retry, { signal: abort, clock: spec.clock }));
-  } catch (error) {
+  // No async wrapper: a healthy load costs the stage's own promise and one hop, nothing more.
+  return (spec.retry === undefined ? once() : withRetry(once, spec.retry, { signal: abort, clock: spec.clock })).then(undefined, (error: unknown) => {
     throw stageError('load', error, spec.where, { attempts, aborted: abort.aborted });
-  }
+  });
 }
 
 /**
@@ -300,7 +299,8 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
   try {
     const validate = spec.validate;
     const check = validate && ((v: T) => validate(v, new StageCtx<T, R>(abort, spec.where.unit, previous, trigger)));
-    value = await validateCandidate(spec.where, raw, spec.schema, check);
+    // Nothing to validate: the raw candidate is the value, without a promise in between.
+    value = spec.schema === undefined && check === undefined ? (raw as T) : await validateCandidate(spec.where, raw, spec.schema, check);
     hash = hashCandidate(spec.where, spec.hash, value);
   } catch (error) {
     return { kind: 'rejected', stage: 'validate', error: error as Error };
