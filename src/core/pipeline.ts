@@ -245,26 +245,18 @@ class LoadCtx<T, R> implements LoadContext<T, R> {
 }
 
 /**
- * The `validate` / `create` / `healthCheck` / `dispose` context, with the same lazy `signal`.
+ * The `validate` / `create` / `healthCheck` / `dispose` context: the load context and the unit's name.
  *
  * @example
  * ```ts
  * dispose(resource, new StageCtx(abort, 'db', undefined, { kind: 'manual' }));
  * ```
  */
-export class StageCtx<T, R> implements StageContext<T, R> {
-  readonly #abort: StageAbort;
+export class StageCtx<T, R> extends LoadCtx<T, R> implements StageContext<T, R> {
   readonly unit: string;
-  readonly previous: Generation<T, R> | undefined;
-  readonly trigger: TriggerInfo;
   constructor(abort: StageAbort, unit: string, previous: Generation<T, R> | undefined, trigger: TriggerInfo) {
-    this.#abort = abort;
+    super(abort, previous, trigger);
     this.unit = unit;
-    this.previous = previous;
-    this.trigger = trigger;
-  }
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 }
 
