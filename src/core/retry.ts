@@ -12,7 +12,7 @@ import type { Options as PRetryOptions, RetryContext } from 'p-retry';
 import { realClock, sleepOn } from '../support/clock.js';
 import { safeMessage } from '../support/safe-message.js';
 import { AbortedError } from '../errors.js';
-import type { AbortLike } from './timeout.js';
+import { isThenable, type AbortLike } from './timeout.js';
 import type { Clock } from '../types.js';
 
 /** The `retry` option: a retry count, `false` (one attempt), or p-retry options. */
@@ -84,8 +84,7 @@ export function withRetry<T>(
   } catch (error) {
     return retryAfter(error);
   }
-  if (first === null || typeof first !== 'object' || typeof (first as { then?: unknown }).then !== 'function') return Promise.resolve(first as T);
-  return Promise.resolve(first).then(undefined, retryAfter);
+  return isThenable(first) ? Promise.resolve(first).then(undefined, retryAfter) : Promise.resolve(first);
 }
 
 /** Attempts 2…n, after attempt 1 failed with `firstError`. */

@@ -1,11 +1,9 @@
 /**
- * `reloadable(options)`: the unit, a facade over the core's seams. A reload runs
- * `load → validate → hash → dedupe → create → healthCheck` (pipeline.ts), then the commit
- * (generations.ts: one synchronous swap, so `get()` is a field read that never observes a
- * half-applied state), then retires the previous resource (leases.ts) and schedules the verify
- * check (verify.ts). The scheduler (scheduler.ts) orders every attempt; report.ts ends each one;
- * lifecycle.ts starts and stops its watches. See docs/architecture.md for the invariants and
- * which module owns each.
+ * `reloadable(options)`: the unit, a facade over the core's seams: pipeline.ts runs the stages,
+ * generations.ts commits (one synchronous swap, so `get()` is a field read that never observes a
+ * half-applied state), leases.ts retires, verify.ts checks, scheduler.ts orders every attempt,
+ * report.ts ends each one, lifecycle.ts starts and stops the watches. docs/architecture.md maps
+ * every invariant to the module that owns it.
  *
  * @module
  */
@@ -21,7 +19,7 @@ import { LOAD, StageCtx, build, runPipeline, type Outcome as PipelineOutcome, ty
 import { Reporter, UnitReport, type Attempt } from './report.js';
 import { Scheduler } from './scheduler.js';
 import { stageOn, type StagingUnit } from './staging.js';
-import type { StageAbort } from './timeout.js';
+import { isThenable, type StageAbort } from './timeout.js';
 import { VerifyWindow } from './verify.js';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type {
@@ -54,10 +52,6 @@ interface CommitExtra {
 const NOT_READY: unique symbol = Symbol('not ready');
 const MANUAL: TriggerInfo = Object.freeze({ kind: 'manual' });
 const START: TriggerInfo = Object.freeze({ kind: 'start' });
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /**
  * The unit. Not exported: build one with `reloadable()`.
@@ -229,16 +223,15 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       return this.#rejected(a, undefined, new RollbackError(formatMessage('rollback failed', ctx, target.missing), ctx));
     }
     this.#outcomes.reloading(a);
-    const outcome: Outcome<T, R> = this.#gens.isWarm(target)
-      ? { kind: 'candidate', raw: target.raw, value: target.gen.value, hash: target.gen.hash, cell: target.cell, provenance: target.provenance }
-      : await build(this.#spec, { raw: target.raw, value: target.gen.value, hash: target.gen.hash, provenance: target.provenance }, { abort, previous: live!.gen, trigger });
+    // The warm resource (keepPrevious) goes live again as it is; otherwise the value is rebuilt.
+    const reuse = { raw: target.raw, value: target.gen.value, hash: target.gen.hash, provenance: target.provenance };
+    const outcome: Outcome<T, R> = this.#gens.isWarm(target) ? { kind: 'candidate', ...reuse, cell: target.cell } : await build(this.#spec, reuse, { abort, previous: live!.gen, trigger });
     const from = live!.gen.id;
     const result = this.#settle(a, outcome, { target: target.gen.id, cause: verify?.error });
-    if (result.status === 'committed') {
-      const event: UnitEvents<T, R>['rolled-back'][0] = { unit: this.name, from, to: result.generation, target: target.gen.id, reason: a.reason ?? 'rollback', result };
-      if (verify) event.error = verify.error;
-      this.#outcomes.rolledBack(event);
-    }
+    if (result.status !== 'committed') return result;
+    const event: UnitEvents<T, R>['rolled-back'][0] = { unit: this.name, from, to: result.generation, target: target.gen.id, reason: a.reason ?? 'rollback', result };
+    if (verify) event.error = verify.error;
+    this.#outcomes.rolledBack(event);
     return result;
   }
 
