@@ -89,7 +89,8 @@ const STAGE_LABEL: Record<TimedStage, string> = {
   dispose: 'dispose',
 };
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** True for a promise or any object with a `then` method. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
