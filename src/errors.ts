@@ -311,7 +311,8 @@ export class ClientError extends ReloadkitError {
 /**
  * Serializes any error to `{ code, message }` without leaking its payload. An error reloadkit did
  * not make has code `RELOADKIT_UNKNOWN` (its own `code`, an errno or a library's, is not a
- * reloadkit code and stays on the error object).
+ * reloadkit code and stays on the error object). An error carrying a `RELOADKIT_*` code keeps it
+ * even when it is not an instance of this copy's class (a second copy of the package).
  *
  * @example
  * ```ts
@@ -320,5 +321,8 @@ export class ClientError extends ReloadkitError {
  */
 export function errorInfo(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof ReloadkitError) return { code: error.code, message: error.message };
-  return { code: 'RELOADKIT_UNKNOWN', message: error instanceof Error ? error.message : String(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^RELOADKIT_[A-Z0-9_]+$/.test(code)) return { code: code as ErrorCode, message };
+  return { code: 'RELOADKIT_UNKNOWN', message };
 }

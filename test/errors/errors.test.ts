@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { ReloadkitError } from '../../src/errors.js';
+import { errorInfo, FileReadError, LoadError, ReloadkitError } from '../../src/errors.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SRC = join(ROOT, 'src');
@@ -193,5 +193,18 @@ describe('errors: docs/errors.md is the table of every error', () => {
     const unexpected = offenders.filter((o) => !AWAITING.builtinSubclasses.has(o));
     assert.deepEqual(unexpected, [], 'classes outside the base');
     for (const pending of AWAITING.builtinSubclasses) assert.ok(offenders.includes(pending), `${pending} is fixed: remove it from AWAITING.builtinSubclasses`);
+  });
+
+  it('errorInfo speaks the one scheme: a foreign error is RELOADKIT_UNKNOWN, its own code stays on it', () => {
+    assert.deepEqual(errorInfo(new LoadError('x')), { code: 'RELOADKIT_LOAD', message: 'x' });
+    assert.deepEqual(errorInfo(Object.assign(new Error('gone'), { code: 'ENOENT' })), { code: 'RELOADKIT_UNKNOWN', message: 'gone' });
+    assert.deepEqual(errorInfo(Object.assign(new Error('lib'), { code: 'ERR_SOMETHING' })), { code: 'RELOADKIT_UNKNOWN', message: 'lib' });
+    assert.deepEqual(errorInfo('thrown string'), { code: 'RELOADKIT_UNKNOWN', message: 'thrown string' });
+    // Another copy of the package: not an instance of this ReloadkitError, but a reloadkit code.
+    assert.deepEqual(errorInfo(Object.assign(new Error('v'), { code: 'RELOADKIT_VALIDATION' })), { code: 'RELOADKIT_VALIDATION', message: 'v' });
+    assert.deepEqual(errorInfo({ code: 'RELOADKIT_VALIDATION', message: 'not an error' }).code, 'RELOADKIT_UNKNOWN');
+    const read = new FileReadError('/etc/app.json', Object.assign(new Error('raw'), { code: 'EACCES', syscall: 'open' }));
+    assert.deepEqual({ code: read.code, errno: read.errno, syscall: read.syscall, stage: read.stage }, { code: 'RELOADKIT_FILE_READ', errno: 'EACCES', syscall: 'open', stage: 'load' });
+    assert.equal(read.message, 'cannot read /etc/app.json: permission denied (EACCES)');
   });
 });
