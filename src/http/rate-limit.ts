@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimitOptions {
@@ -32,7 +33,7 @@ interface Bucket {
 
 function positive(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`Expected \`rateLimit.${name}\` to be a positive finite number, got ${typeof value === 'number' ? value : `\`${typeof value}\``}`);
+    throw new TypeError(`Expected \`rateLimit.${name}\` to be a positive finite number, got ${describeValue(value)}`);
   }
   return value;
 }
