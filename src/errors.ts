@@ -259,24 +259,35 @@ export class AbortedError extends ReloadkitError {
 /** The HTTP error codes (see {@link HttpError}). */
 export type HttpErrorCode = Extract<ErrorCode, `RELOADKIT_HTTP_${string}`>;
 
+/** What an {@link HttpError} adds to its answer's body besides `code` and `message`. */
+export interface HttpErrorBody {
+  /** Put in `error.issues` (e.g. the schema problems of a 422). */
+  issues?: readonly ValidationIssue[];
+  /** Top-level fields of the body next to `error` (e.g. `contextHash` on a 412). Never a value or a secret. */
+  fields?: Readonly<Record<string, unknown>>;
+}
+
 /**
  * An HTTP answer as an error, for every reloadkit HTTP server: a `status`, a stable `code`, a
- * message safe to show any caller (never a value, a secret or a stack) and optional response
- * headers. A reloadkit error of another kind may be answered through it with its own code (e.g. a
- * reload of a closed unit: 409 `RELOADKIT_CLOSED`).
+ * message safe to show any caller (never a value, a secret or a stack), optional response
+ * headers and body additions. A reloadkit error of another kind may be answered through it with
+ * its own code (e.g. a reload of a closed unit: 409 `RELOADKIT_CLOSED`).
  *
  * @example
  * ```ts
  * throw new HttpError(404, 'RELOADKIT_HTTP_UNKNOWN_UNIT', "no unit named 'db'");
+ * throw new HttpError(405, 'RELOADKIT_HTTP_METHOD_NOT_ALLOWED', 'use POST', { Allow: 'POST' });
  * ```
  */
 export class HttpError extends ReloadkitError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  readonly body: Readonly<HttpErrorBody>;
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}, body: HttpErrorBody = {}) {
     super(code, message);
     this.status = status;
     this.headers = headers;
+    this.body = body;
   }
 }
 

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HttpError, ReloadkitError } from '../../src/errors.js';
 import { describeSecret } from '../../src/support/describe-value.js';
-import { createBearerAuth, createRequestGuard, isJsonContentType, jsonDepth, parseJsonObject, tokenDigest, tokenMatches } from '../../src/support/http/index.js';
+import { createServer } from 'node:http';
+import { createBearerAuth, createRequestGuard, isJsonContentType, jsonDepth, listen, parseJsonObject, sendError, tokenDigest, tokenMatches } from '../../src/support/http/index.js';
 
 function request(method: string, headers: Record<string, string>, { localAddress = '127.0.0.1', localPort = 9464 } = {}): IncomingMessage {
   return { method, headers, socket: { localAddress, localPort } } as unknown as IncomingMessage;
@@ -119,5 +120,28 @@ describe('kit: tokens and secrets', () => {
     assert.equal(describeSecret('hunter2hunter2'), 'a string of 14 characters');
     assert.throws(() => createBearerAuth(['s3cret-s3cret-s3cret'] as never, { scopes: ['all'] }), (e: Error) => !e.message.includes('s3cret') && /a string of 20 characters/.test(e.message));
     assert.throws(() => createBearerAuth([{ token: 'short', scopes: ['all'], actor: 'x' }], { scopes: ['all'], minLength: 8 }), (e: Error) => !e.message.includes('short') && /at least 8/.test(e.message));
+  });
+});
+
+describe('kit: error answers', () => {
+  it('sends { error: { code, message, issues? }, ...fields } with the defensive headers and its own headers', async (t) => {
+    const errors = [
+      new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such route'),
+      new HttpError(412, 'RELOADKIT_STALE_CONTEXT', 'context changed', { ETag: '"sha256:ab"' }, { fields: { contextHash: 'sha256:ab' }, issues: [{ path: 'a', message: 'b' }] }),
+    ];
+    let next = 0;
+    const server = createServer((_req, res) => sendError(res, errors[next++]!));
+    const { address, close } = await listen(server, 0, '127.0.0.1');
+    t.after(close);
+    const base = `http://127.0.0.1:${address.port}/`;
+    const plain = await fetch(base);
+    assert.equal(plain.status, 404);
+    assert.equal(plain.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(plain.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(await plain.json(), { error: { code: 'RELOADKIT_HTTP_NOT_FOUND', message: 'no such route' } });
+    const rich = await fetch(base);
+    assert.equal(rich.status, 412);
+    assert.equal(rich.headers.get('etag'), '"sha256:ab"');
+    assert.deepEqual(await rich.json(), { contextHash: 'sha256:ab', error: { code: 'RELOADKIT_STALE_CONTEXT', message: 'context changed', issues: [{ path: 'a', message: 'b' }] } });
   });
 });
