@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { bearerToken, createAuthenticator, isLoopbackHost } from '../../src/http/auth.js';
-import { HttpError } from '../../src/http/http-error.js';
+import { HttpError } from '../../src/errors.js';
 import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from '../../src/http/params.js';
 import { createRateLimiter } from '../../src/http/rate-limit.js';
 import { matchRoute, normalizeBasePath, pathBelow, requestPath } from '../../src/http/routes.js';
@@ -96,6 +96,7 @@ describe('auth', () => {
 describe('rate limit', () => {
   it('allows a burst, then refills at the configured rate, per actor', () => {
     let now = 1_000_000;
+    assert.throws(() => createRateLimiter({ brust: 3 } as never), /rateLimit: unknown option `brust`; did you mean `burst`\?/);
     const limiter = createRateLimiter({ burst: 3, refillPerSecond: 2, clock: { now: () => now } });
     for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take('a'), { ok: true });
     assert.deepEqual(limiter.take('a'), { ok: false, retryAfterSeconds: 1 });
