@@ -15,9 +15,9 @@ import { originOf, type Provenance } from '../support/provenance.js';
  * explain(config, 'db.port'); // 'env APP_DB__PORT'
  * ```
  */
-export function explain(unit: { status(): { provenance?: unknown } }, path: string): string | undefined {
+export function explain(unit: { status(): object }, path: string): string | undefined {
   if (typeof unit?.status !== 'function') throw new TypeError('explain: expected a unit (anything with status())');
   if (typeof path !== 'string' || path === '') throw new TypeError('explain: expected `path` to be a dotted path such as `db.port`');
-  const provenance = unit.status().provenance;
+  const provenance = (unit.status() as { provenance?: unknown }).provenance;
   return originOf(typeof provenance === 'object' && provenance !== null ? (provenance as Provenance) : undefined, path);
 }
