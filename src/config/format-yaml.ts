@@ -27,8 +27,8 @@ export async function parseYamlFile(text: string, file: string): Promise<ParsedF
   if (doc === undefined) return { value: {}, lines: new Map(), alternates: new Map() };
   const problem = doc.errors[0];
   if (problem !== undefined) {
-    const pos = problem.linePos?.[0];
-    throw new ConfigParseError(file, 'YAML', { line: pos?.line, column: pos?.col }, problem.code.toLowerCase().replace(/_/g, ' '));
+    const pos = counter.linePos(problem.pos[0]);
+    throw new ConfigParseError(file, 'YAML', { line: pos.line, column: pos.col }, problem.code.toLowerCase().replace(/_/g, ' '));
   }
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const lines = new Map<string, number>();
