@@ -140,7 +140,7 @@ describe('reload: one change in a layer is one reload', () => {
       const { unit, seen } = await startUnit(configSource({ files: [file], remote: etcdSource(ctx.client, { key: '/cfg/remote' }), watch }));
       assert.deepEqual(unit.get(), { db: { port: 9, host: 'file' } });
       assert.equal(unit.status().hash !== null, true);
-      await oneReload(seen, () => ctx.client.put('/cfg/remote').value(JSON.stringify({ db: { port: 10 } })), ['db.port']);
+      await oneReload(seen, async () => ctx.client.put('/cfg/remote').value(JSON.stringify({ db: { port: 10 } })), ['db.port']);
       assert.equal(unit.get().db.port, 10);
     });
 
