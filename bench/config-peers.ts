@@ -5,7 +5,8 @@
  * between `// glue:start` and `// glue:end` in its worker, schema excluded), and the time to load
  * a 3-layer configuration (defaults file, production file, one environment variable) in a fresh
  * process: the median over the runs, measured inside the process from just before the library is
- * imported to the configuration in hand. reloadkit runs from dist/ (built first) on plain node,
+ * imported to the configuration in hand, as wall time and as CPU time (user + system; on a shared
+ * machine the CPU figure is the steadier one). reloadkit runs from dist/ (built first) on plain node,
  * as the peers do.
  *
  * Run: `npm run build && node --import tsx bench/config-peers.ts [--runs 15]`.
@@ -77,25 +78,32 @@ for (const library of LIBRARIES) {
 }
 
 // Load timings interleaved, so a burst of load on the machine hits every library alike.
-const loadMs: Record<Library, number[]> = Object.fromEntries(LIBRARIES.map((l) => [l, []])) as never;
+type Timed = Library | 'reloadkit (valibot)';
+const TIMED: readonly Timed[] = [...LIBRARIES, 'reloadkit (valibot)'];
+const loadMs: Record<Timed, number[]> = Object.fromEntries(TIMED.map((l) => [l, []])) as never;
+const cpuMs: Record<Timed, number[]> = Object.fromEntries(TIMED.map((l) => [l, []])) as never;
 for (let i = 0; i < RUNS; i++) {
-  for (const library of LIBRARIES) {
-    const r = await runWorker(library, 'load');
-    if (r.loadMs !== undefined) loadMs[library].push(r.loadMs);
+  for (const timed of TIMED) {
+    const r = timed === 'reloadkit (valibot)' ? await runWorker('reloadkit', 'load', { extra: ['--valibot'] }) : await runWorker(timed, 'load');
+    if (r.loadMs !== undefined) loadMs[timed].push(r.loadMs);
+    if (r.cpuMs !== undefined) cpuMs[timed].push(r.cpuMs);
   }
 }
-const medians = Object.fromEntries(LIBRARIES.map((l) => [l, median(loadMs[l])])) as Record<Library, number>;
+const medians = Object.fromEntries(TIMED.map((l) => [l, median(loadMs[l])])) as Record<Timed, number>;
+const cpuMedians = Object.fromEntries(TIMED.map((l) => [l, median(cpuMs[l])])) as Record<Timed, number>;
 
 const header = `| task | ${LIBRARIES.join(' | ')} |`;
 const rule = `|${'---|'.repeat(LIBRARIES.length + 1)}`;
 const rows = TASKS.map((task) => `| ${TASK_NAMES[task]} | ${LIBRARIES.map((l) => verdicts[l][task]).join(' | ')} |`);
 rows.push(`| lines of glue | ${LIBRARIES.map((l) => glue[l]).join(' | ')} |`);
-rows.push(`| 3-layer load in a fresh process, median of ${RUNS} (ms) | ${LIBRARIES.map((l) => medians[l].toFixed(0)).join(' | ')} |`);
+const both = (l: Timed): string => `${medians[l].toFixed(0)} / ${cpuMedians[l].toFixed(0)}`;
+rows.push(`| 3-layer load in a fresh process, median of ${RUNS}: wall / CPU ms | ${LIBRARIES.map(both).join(' | ')} (zod schema); ${both('reloadkit (valibot)')} (valibot schema) |`);
 const table = [header, rule, ...rows].join('\n');
 console.log(table);
-console.log(`\nreloadkit / c12 load time: ${(medians.reloadkit / medians.c12).toFixed(2)}`);
+const ratio = (l: Timed, m: Record<Timed, number>): string => (m[l] / m.c12).toFixed(2);
+console.log(`\nload time / c12's (wall, CPU): reloadkit with zod ${ratio('reloadkit', medians)}, ${ratio('reloadkit', cpuMedians)}; with valibot ${ratio('reloadkit (valibot)', medians)}, ${ratio('reloadkit (valibot)', cpuMedians)}`);
 for (const library of LIBRARIES) for (const [task, message] of Object.entries(errors[library])) console.log(`${library} ${task}: ${message}`);
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'config-peers.json');
-await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, verdicts, glue, loadMs, medians, errors }, null, 2)}\n`);
+await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, verdicts, glue, loadMs, cpuMs, medians, cpuMedians, errors }, null, 2)}\n`);
 console.log(`\nwrote ${out}`);

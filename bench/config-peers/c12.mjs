@@ -8,6 +8,8 @@ import { join } from 'node:path';
 const [task, dir] = process.argv.slice(2);
 const report = (r) => process.stdout.write(`${JSON.stringify(r)}\n`);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const cpuMs = () => { const u = process.cpuUsage(cpu0); return (u.user + u.system) / 1000; };
 const { loadConfig, watchConfig } = await import('c12');
 
 async function load() {
@@ -30,6 +32,7 @@ async function load() {
 try {
   const value = await load();
   const loadMs = performance.now() - t0;
+  const loadCpuMs = cpuMs();
   if (task === 'reload') {
     const watcher = await watchConfig({ cwd: join(dir, 'config'), configFile: 'default', rcFile: false, dotenv: false, debounce: 50 });
     let updates = 0;
@@ -38,9 +41,9 @@ try {
     await new Promise((r) => setTimeout(r, 1500));
     const answer = watcher.config.name;
     await watcher.unwatch();
-    report({ ok: true, value, loadMs, answer });
+    report({ ok: true, value, loadMs, cpuMs: loadCpuMs, answer });
   } else {
-    report({ ok: true, value, loadMs, answer: task === 'provenance' ? null : undefined });
+    report({ ok: true, value, loadMs, cpuMs: loadCpuMs, answer: task === 'provenance' ? null : undefined });
   }
 } catch (error) {
   report({ ok: false, error: error.message });

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 const [task, dir] = process.argv.slice(2);
 const report = (r) => process.stdout.write(`${JSON.stringify(r)}\n`);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const cpuMs = () => { const u = process.cpuUsage(cpu0); return (u.user + u.system) / 1000; };
 const convict = createRequire(import.meta.url)('convict');
 
 // schema:start
@@ -32,7 +34,7 @@ function load() {
 
 try {
   const value = load();
-  report({ ok: true, value, loadMs: performance.now() - t0, answer: task === 'provenance' ? null : undefined });
+  report({ ok: true, value, loadMs: performance.now() - t0, cpuMs: cpuMs(), answer: task === 'provenance' ? null : undefined });
 } catch (error) {
   report({ ok: false, error: error.message });
 }

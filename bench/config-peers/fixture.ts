@@ -53,6 +53,8 @@ export interface WorkerReport {
   error?: string;
   /** Milliseconds from before importing the library to the configuration in hand. */
   loadMs?: number;
+  /** CPU milliseconds (user + system) over the same span: what contention on a shared machine does not inflate. */
+  cpuMs?: number;
   /** Task-specific answer: provenance of db.port, the value after a reload... */
   answer?: unknown;
   /** node-config: it printed a warning. */
@@ -76,11 +78,12 @@ export function workerPath(library: Library): string {
 /**
  * Runs `library`'s worker on a fresh fixture of `task`, in a fresh process whose environment is
  * PATH plus the task's variables, and returns its report and the process's wall time.
- * `fromSource`: reloadkit from src/ through tsx (tests) rather than dist/ (the bench).
+ * `fromSource`: reloadkit from src/ through tsx (tests) rather than dist/ (the bench); `extra`:
+ * more worker arguments (`--valibot`).
  */
-export async function runWorker(library: Library, task: Task, { fromSource = false } = {}): Promise<WorkerReport & { wallMs: number; dir: string }> {
+export async function runWorker(library: Library, task: Task, { fromSource = false, extra = [] as string[] } = {}): Promise<WorkerReport & { wallMs: number; dir: string }> {
   const { dir, env } = await fixture(task);
-  const args = library === 'reloadkit' && fromSource ? ['--import', 'tsx', workerPath(library), task, dir, '--src'] : [workerPath(library), task, dir];
+  const args = library === 'reloadkit' && fromSource ? ['--import', 'tsx', workerPath(library), task, dir, '--src', ...extra] : [workerPath(library), task, dir, ...extra];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,6 +12,8 @@ let warned = false;
 const restore = { warn: console.warn, error: console.error };
 console.warn = console.error = () => void (warned = true);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const cpuMs = () => { const u = process.cpuUsage(cpu0); return (u.user + u.system) / 1000; };
 try {
   // glue:start
   const mapping = { db: { port: { __name: 'APP_DB__PORT', __format: 'json' }, ssl: { __name: 'APP_DB__SSL', __format: 'json' } } };
@@ -21,9 +23,10 @@ try {
   // glue:end
   const value = config.util.toObject();
   const loadMs = performance.now() - t0;
+  const loadCpuMs = cpuMs();
   Object.assign(console, restore);
   // getConfigSources() lists files, not keys: no answer to "which layer set db.port".
-  report({ ok: true, value, loadMs, answer: task === 'provenance' ? null : undefined, warned });
+  report({ ok: true, value, loadMs, cpuMs: loadCpuMs, answer: task === 'provenance' ? null : undefined, warned });
 } catch (error) {
   Object.assign(console, restore);
   report({ ok: false, error: error.message, warned });
