@@ -35,7 +35,7 @@ export function namesEnvironment(template: string): boolean {
  * The layer for `entry`, or undefined when the path names the environment and none is set
  * (there is no `config.undefined.yaml` to look for).
  */
-export function fileLayer(entry: FileEntry, nodeEnv: string | undefined, watch: FileWatchOptions | false): Layer | undefined {
+export function fileLayer(entry: FileEntry, nodeEnv: string | undefined, watch: FileWatchOptions | false, others: readonly string[] = []): Layer | undefined {
   const templated = namesEnvironment(entry.path);
   if (templated && (nodeEnv === undefined || nodeEnv === '')) return undefined;
   const shown = templated ? entry.path.replace(PLACEHOLDER, nodeEnv!) : entry.path;
@@ -50,7 +50,7 @@ export function fileLayer(entry: FileEntry, nodeEnv: string | undefined, watch: 
       const buffer = await readIfExists(absolute, shown, signal);
       if (buffer === undefined) {
         if (entry.optional) return { value: undefined, origins: new Map(), fallback: shown, alternates: new Map() };
-        if (templated) throw await unknownEnvironment(entry.path, nodeEnv!, shown);
+        if (templated) throw await unknownEnvironment(entry.path, nodeEnv!, shown, others);
         throw new LoadError(`${shown} does not exist (mark it \`optional: true\` if it may be missing)`, { source: `file ${shown}` });
       }
       const parsed = await parseConfigText(buffer, shown, format);
@@ -70,9 +70,10 @@ export function fileLayer(entry: FileEntry, nodeEnv: string | undefined, watch: 
 
 /**
  * The error for `NODE_ENV=prodution`: the environment names no file. Lists the environments that
- * do have one next to it, so the typo is obvious.
+ * do have one next to it, so the typo is obvious (files that are layers of their own, such as
+ * `default.json` beside `${NODE_ENV}.json`, are not environments).
  */
-async function unknownEnvironment(template: string, nodeEnv: string, shown: string): Promise<LoadError> {
+async function unknownEnvironment(template: string, nodeEnv: string, shown: string, others: readonly string[]): Promise<LoadError> {
   const dir = dirname(resolve(template.replace(PLACEHOLDER, 'x')));
   const pattern = basename(template);
   const stem = pattern.slice(0, pattern.lastIndexOf('.') > 0 ? pattern.lastIndexOf('.') : pattern.length);
@@ -81,7 +82,8 @@ async function unknownEnvironment(template: string, nodeEnv: string, shown: stri
   const names = new Set<string>();
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = matcher.exec(name);
-    if (m?.[1] !== undefined && EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext))) names.add(m[1]);
+    if (m?.[1] === undefined || others.includes(resolve(dir, name))) continue;
+    if (EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext))) names.add(m[1]);
   }
   const known = names.size > 0 ? ` (files exist for: ${[...names].sort().join(', ')})` : '';
   return new LoadError(`NODE_ENV is '${nodeEnv}' but ${shown} does not exist${known}; mark the file \`optional: true\` if this environment needs none`, { source: `file ${shown}` });

@@ -1,8 +1,9 @@
 /**
- * JSON and JSONC through `jsonc-parser` (the VS Code parser: positions for every node, no eval,
- * comments and trailing commas when asked), JSON5 through `json5` (the reference implementation;
- * it gives error positions but no node positions, so JSON5 provenance names the file only).
- * Strict JSON errors reuse the file source's locator, so the message is the one `fileSource` gives.
+ * Strict JSON through `JSON.parse` (errors through the file source's locator, so the message is
+ * the one `fileSource` gives; positions from a single scan), JSONC through `jsonc-parser` (the
+ * VS Code parser: positions for every node, no eval, comments and trailing commas), JSON5 through
+ * `json5` (the reference implementation; it gives error positions but no node positions, so JSON5
+ * provenance names the file only).
  *
  * @module
  */
@@ -10,14 +11,15 @@ import type { Node, ParseError } from 'jsonc-parser';
 import { JsonSyntaxError, parseJson } from '../file/parse.js';
 import { ConfigParseError } from './parse-error.js';
 import { lineColumnAt, type ParsedFile } from './parsed.js';
+import { jsonLines } from './json-lines.js';
 import { joinPath, setOwn } from './paths.js';
 
 type Jsonc = typeof import('jsonc-parser');
 let jsonc: Promise<Jsonc> | undefined;
 const loadJsonc = (): Promise<Jsonc> => (jsonc ??= import('jsonc-parser'));
 
-/** Strict JSON: the value from `JSON.parse`, the positions from a `jsonc-parser` tree. */
-export async function parseJsonFile(text: string, file: string): Promise<ParsedFile> {
+/** Strict JSON: the value from `JSON.parse`, the positions from a single scan (./json-lines.ts). */
+export function parseJsonFile(text: string, file: string): ParsedFile {
   let value: unknown;
   try {
     value = parseJson(Buffer.from(text, 'utf8'), file);
@@ -25,11 +27,7 @@ export async function parseJsonFile(text: string, file: string): Promise<ParsedF
     if (error instanceof JsonSyntaxError) throw new ConfigParseError(file, 'JSON', error, error.message.slice(error.message.lastIndexOf(': ') + 2));
     throw error;
   }
-  const { parseTree } = await loadJsonc();
-  const tree = parseTree(text, [], { allowTrailingComma: false, disallowComments: true });
-  const lines = new Map<string, number>();
-  if (tree) collectLines(tree, '', text, lines);
-  return { value, lines, alternates: new Map() };
+  return { value, lines: jsonLines(text), alternates: new Map() };
 }
 
 /** JSON with comments and trailing commas (`.jsonc`, `tsconfig`-style). */

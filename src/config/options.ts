@@ -80,11 +80,23 @@ export interface SecretsOptions {
 
 /** File-watch tuning shared by every watched file of the stack. */
 export interface ConfigWatchOptions {
-  /** Quiet period after the last filesystem event, in ms. @default 100 @example { debounceMs: 50 } */
+  /**
+   * Quiet period after the last filesystem event, in ms.
+   * @default 100
+   * @example { debounceMs: 50 }
+   */
   debounceMs?: number;
-  /** Longest delay after the first event of a burst, in ms. @default 1000 @example { maxWaitMs: 2000 } */
+  /**
+   * Longest delay after the first event of a burst, in ms.
+   * @default max(1000, debounceMs)
+   * @example { maxWaitMs: 2000 }
+   */
   maxWaitMs?: number;
-  /** Poll instead of native events (NFS, some container volumes). @default false @example { polling: { intervalMs: 1000 } } */
+  /**
+   * Poll instead of native events (NFS, some container volumes); `true` polls every 500 ms.
+   * @default false
+   * @example { polling: { intervalMs: 1000 } }
+   */
   polling?: boolean | { intervalMs?: number };
 }
 
@@ -175,9 +187,18 @@ export interface ConfigSourceOptions {
 
 /** Options of `layered`. */
 export interface LayeredOptions {
-  /** Per-path merge rules, as for `configSource`. @default {} @example { merge: { plugins: 'append' } } */
+  /**
+   * Per-path merge rules, as for `configSource`.
+   * @default {}
+   * @example { merge: { plugins: 'append' } }
+   */
   merge?: Record<string, MergeRule>;
-  /** The unit's schema, as for `configSource`. @default undefined @example { schema: ConfigSchema } */
+  /**
+   * The unit's schema, as for `configSource`: where a value parsed from a string fails and the
+   * string passes, the string is kept.
+   * @default undefined
+   * @example { schema: ConfigSchema }
+   */
   schema?: StandardSchemaV1;
 }
 

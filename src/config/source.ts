@@ -16,7 +16,7 @@ import { withProvenance } from '../support/provenance.js';
 import { safeMessage } from '../support/safe-message.js';
 import type { Hint, Source } from '../types.js';
 import { argvLayer, envLayer, type EnvMapping } from './env-layer.js';
-import { fileLayer, type FileEntry } from './file-layer.js';
+import { fileLayer, namesEnvironment, type FileEntry } from './file-layer.js';
 import { parseDotenv } from './format-ini.js';
 import { defaultsLayer, sourceLayer, type Layer, type LayerContext, type LayerReading } from './layer.js';
 import { mergeLayers, type MergeRule } from './merge.js';
@@ -152,8 +152,10 @@ export function configSource(options: ConfigSourceOptions = {}): ConfigSource {
   };
   const layers: Layer[] = [];
   if (options.defaults !== undefined) layers.push(defaultsLayer(options.defaults));
-  for (const entry of options.files ?? []) {
-    const layer = fileLayer(fileEntry(entry, interpolate), nodeEnv, watch);
+  const entries = (options.files ?? []).map((entry) => fileEntry(entry, interpolate));
+  const plain = entries.filter((entry) => !namesEnvironment(entry.path)).map((entry) => resolve(entry.path));
+  for (const entry of entries) {
+    const layer = fileLayer(entry, nodeEnv, watch, plain);
     if (layer) layers.push(layer);
   }
   if (options.env !== undefined) layers.push(envLayer(mapping));

@@ -111,3 +111,39 @@ describe('preferStrings: the schema has the last word', () => {
     assert.deepEqual(value, { port: 70000 });
   });
 });
+
+describe('jsonLines', () => {
+  test('property: the line of every key and item equals the one jsonc-parser reports (any JSON, any spacing)', async () => {
+    const { parseTree } = await import('jsonc-parser');
+    const { jsonLines } = await import('../../src/config/json-lines.js');
+    const reference = (text: string): Map<string, number> => {
+      const out = new Map<string, number>();
+      const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
+      const walk = (node: import('jsonc-parser').Node, path: string): void => {
+        if (node.type === 'object') {
+          for (const property of node.children ?? []) {
+            const [k, v] = property.children!;
+            const child = path === '' ? String(k!.value) : `${path}.${String(k!.value)}`;
+            out.set(child, lineOf(k!.offset));
+            if (v) walk(v, child);
+          }
+        } else if (node.type === 'array') {
+          (node.children ?? []).forEach((item, i) => {
+            const child = path === '' ? String(i) : `${path}.${i}`;
+            out.set(child, lineOf(item.offset));
+            walk(item, child);
+          });
+        }
+      };
+      walk(parseTree(text)!, '');
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(0, 2, '\t'), (value, indent) => {
+        const text = JSON.stringify(value, null, indent);
+        assert.deepEqual(jsonLines(text), reference(text));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

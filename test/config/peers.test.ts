@@ -82,7 +82,7 @@ describe('what only reloadkit does of the same tasks', () => {
     assert.equal(interpolated.value?.db?.url, 'postgres://svc@prod.db/app');
     const typo = await reloadkit('env-typo');
     assert.equal(typo.ok, false);
-    assert.match(typo.error!, /NODE_ENV is 'prodution' but \S+prodution\.json does not exist \(files exist for: default, production\)/);
+    assert.match(typo.error!, /NODE_ENV is 'prodution' but \S+prodution\.json does not exist \(files exist for: production\)/);
     const c12 = await runWorker('c12', 'env-typo');
     assert.equal(c12.ok, true, 'c12 loads the defaults without a word');
   });
