@@ -9,7 +9,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { reloadable } from '../../src/index.js';
 import type { Reloadable } from '../../src/types.js';
-import { configSource, layered } from '../../src/config/index.js';
+import { configSource, explain, layered } from '../../src/config/index.js';
 import { leafPaths } from '../../src/config/paths.js';
 import { etcdSource } from '../../src/etcd/index.js';
 import { provenanceOf } from '../../src/support/provenance.js';
@@ -152,6 +152,37 @@ describe('reload: one change in a layer is one reload', () => {
       assert.deepEqual(value, { db: { port: 1 }, feature: true });
       assert.deepEqual(provenanceOf(value), { 'db.port': `${file}:2`, feature: 'etcd key /cfg/layered' });
     });
+  });
+});
+
+describe('provenance through the unit', () => {
+  const Schema = z.object({ db: z.object({ host: z.string(), port: z.number() }), name: z.string() });
+
+  test('a wrong type in the production file is named with its file and line, never its value', async () => {
+    const base = await dir.write('wrong/config.yaml', 'name: app\ndb:\n  host: base\n  port: 5432\n');
+    const prod = await dir.write('wrong/config.production.yaml', '# production\ndb:\n  host: prod\n  port: "54x32"\n');
+    const unit = reloadable({ name: 'config', schema: Schema, source: configSource({ files: [base, dir.path('wrong/config.{env}.yaml')], nodeEnv: 'production', watch: false }) });
+    units.push(unit as never);
+    const error = await unit.start().then(() => assert.fail('expected a validation error'), (e: Error & { code?: string }) => e);
+    assert.equal(error.code, 'RELOADKIT_VALIDATION');
+    assert.match(error.message, new RegExp(`db\\.port: expected number, received string \\(from ${prod.replace(/[.]/g, '\\.')}:4\\)`));
+    assert.ok(!error.message.includes('54x32'), error.message);
+  });
+
+  test('status().provenance is the live map and explain() answers from it, after each reload', async () => {
+    const file = await dir.write('live/config.json', JSON.stringify({ name: 'app', db: { host: 'h', port: 1 } }, null, 2));
+    const source = configSource({ defaults: { db: { host: 'default' } }, files: [file], watch: false });
+    const { unit } = await startUnit(source, Schema);
+    const provenance = provenanceOf(await source.read({ signal }));
+    assert.deepEqual(unit.status().provenance, provenance);
+    assert.equal(explain(unit, 'db.port'), `${file}:5`);
+    assert.equal(explain(unit, 'db'), undefined, 'a path no single layer set');
+    assert.equal(explain(unit, 'nope'), undefined);
+    await writeFile(file, JSON.stringify({ name: 'app', db: { port: 2 } }, null, 2));
+    assert.equal((await unit.reload()).status, 'committed');
+    assert.equal(explain(unit, 'db.host'), 'defaults');
+    assert.equal(explain(unit, 'db.port'), `${file}:4`);
+    assert.ok(!JSON.stringify(unit.status()).includes('"h"'), 'status holds no value');
   });
 });
 
