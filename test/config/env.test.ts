@@ -127,6 +127,7 @@ describe('secrets: the _FILE convention', () => {
     const secret = await dir.write('rotate/db', 'first');
     const child = await watchChild({ options: { defaults, env, secrets: true, watch: { debounceMs: 50 } }, schema: 'app' }, { APP_DB__PASSWORD_FILE: secret });
     try {
+      await child.quiet();
       const start = child.events.length;
       await writeFile(secret, 'second\n');
       const committed = await child.next((e) => e.event === 'committed', start);
@@ -144,6 +145,7 @@ describe('secrets: the _FILE convention', () => {
     const dotenv = await dir.write('reload/.env', 'APP_DB__HOST=one\n');
     const child = await watchChild({ options: { defaults, env, dotenv, watch: { debounceMs: 50 } }, schema: 'app' });
     try {
+      await child.quiet();
       const start = child.events.length;
       await writeFile(dotenv, 'APP_DB__HOST=two\n');
       const committed = await child.next((e) => e.event === 'committed', start);

@@ -66,6 +66,8 @@ export interface WatchingChild {
   events: any[];
   /** Resolves with the first event at index >= `from` matching `filter`. */
   next(filter: (e: any) => boolean, from?: number, timeoutMs?: number): Promise<any>;
+  /** Resolves once no event has arrived for 400 ms (startup catch-up hints are over). */
+  quiet(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,13 @@ export async function watchChild(spec: object, env: Record<string, string> = {})
         waiters.add(check);
         check();
       });
+    },
+    async quiet() {
+      for (;;) {
+        const before = events.length;
+        await new Promise((r) => setTimeout(r, 400));
+        if (events.length === before) return;
+      }
     },
     async close() {
       child.stdin!.end();
