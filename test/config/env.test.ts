@@ -1,14 +1,11 @@
 /**
- * The environment, dotenv, `_FILE` secrets, argv and NODE_ENV, each in a fresh child process
- * whose environment holds exactly the variables the test gives it.
+ * The environment mapping and coercion, and argv, each in a fresh child process whose environment
+ * holds exactly the variables the test gives it. (Dotenv, secrets, NODE_ENV and the precedence of
+ * every layer: secrets.test.ts.)
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { writeFile } from 'node:fs/promises';
-import { configDir, runChild, watchChild } from './helpers.js';
-import { haveBinary } from '../helpers/servers.js';
-import { testEtcdClient } from '../etcd/support.js';
-import { startEtcd, type RunningServer } from '../helpers/servers.js';
+import { configDir, runChild } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof configDir>>;
 before(async () => {
@@ -19,7 +16,7 @@ after(() => dir.cleanup());
 const env = { prefix: 'APP_', separator: '__' };
 const defaults = { name: 'app', flag: false, tags: [], db: { host: 'localhost', port: 5432 } };
 
-describe('environment mapping and coercion', () => {
+describe('environment mapping and coercion', { concurrency: true }, () => {
   test('APP_DB__PORT=6543 is a number, APP_FLAG=true a boolean, APP_TAGS an array, APP_NAME=007 a string', async () => {
     const r = await runChild(
       { options: { defaults, env }, schema: 'app', explain: ['db.port', 'name', 'flag', 'tags', 'db.host'] },
@@ -78,144 +75,3 @@ describe('environment mapping and coercion', () => {
   });
 });
 
-describe('dotenv below the real environment', () => {
-  test('a variable in both takes the real value; one only in .env is used, credited to its line', async () => {
-    const dotenv = await dir.write('dotenv/.env', '# local settings\nAPP_DB__HOST=from-dotenv\nexport APP_DB__PORT=1111\nAPP_NAME="quoted # not a comment"\n');
-    const r = await runChild({ options: { defaults, env, dotenv }, schema: 'app' }, { APP_DB__PORT: '2222' });
-    assert.equal(r.ok, true, r.message);
-    assert.equal(r.value.db.host, 'from-dotenv');
-    assert.equal(r.value.db.port, 2222);
-    assert.equal(r.value.name, 'quoted # not a comment');
-    assert.equal(r.provenance!['db.host'], `${dotenv}:2 (APP_DB__HOST)`);
-    assert.equal(r.provenance!['db.port'], 'env APP_DB__PORT');
-  });
-
-  test('a missing dotenv file is no layer at all, not an error', async () => {
-    const r = await runChild({ options: { defaults, env, dotenv: dir.path('absent/.env') }, schema: 'app' }, {});
-    assert.equal(r.ok, true, r.message);
-  });
-});
-
-describe('secrets: the _FILE convention', () => {
-  test('APP_DB__PASSWORD_FILE sets db.password to the file content, trailing newline dropped', async () => {
-    const secret = await dir.write('run/secrets/db', 's3cret-value\n');
-    const r = await runChild(
-      { options: { defaults, env, secrets: true }, schema: 'app', explain: ['db.password'] },
-      { APP_DB__PASSWORD_FILE: secret },
-    );
-    assert.equal(r.ok, true, r.message);
-    assert.equal(r.value.db.password, 's3cret-value');
-    assert.equal(r.provenance!['db.password'], `secret file ${secret} (APP_DB__PASSWORD_FILE)`);
-    assert.equal(r.raw.db.password_file, undefined, 'the _FILE variable itself is not configuration');
-  });
-
-  test('DB_PASSWORD_FILE lands where map puts DB_PASSWORD', async () => {
-    const secret = await dir.write('run/secrets/db2', 'other');
-    const r = await runChild({ options: { env: { map: { DB_PASSWORD: 'db.password' } }, secrets: true } }, { DB_PASSWORD_FILE: secret });
-    assert.deepEqual(r.raw, { db: { password: 'other' } });
-  });
-
-  test('a _FILE variable naming a missing file fails the load, naming the variable and the path', async () => {
-    const r = await runChild({ options: { defaults, env, secrets: true }, schema: 'app' }, { APP_DB__PASSWORD_FILE: dir.path('nope') });
-    assert.equal(r.ok, false);
-    assert.equal(r.code, 'RELOADKIT_LOAD');
-    assert.match(r.message!, /APP_DB__PASSWORD_FILE/);
-    assert.ok(r.message!.includes(dir.path('nope')));
-  });
-
-  test('a rotated secret file reloads the unit exactly once', async () => {
-    const secret = await dir.write('rotate/db', 'first');
-    const child = await watchChild({ options: { defaults, env, secrets: true, watch: { debounceMs: 50 } }, schema: 'app' }, { APP_DB__PASSWORD_FILE: secret });
-    try {
-      await child.quiet();
-      const start = child.events.length;
-      await writeFile(secret, 'second\n');
-      const committed = await child.next((e) => e.event === 'committed', start);
-      assert.deepEqual(committed.changedPaths, ['db.password']);
-      assert.equal(committed.value.db.password, 'second');
-      // Quiet for a while after: the one write was one reload.
-      await new Promise((r) => setTimeout(r, 800));
-      assert.equal(child.events.slice(start).filter((e) => e.event === 'reloading').length, 1, JSON.stringify(child.events));
-    } finally {
-      await child.close();
-    }
-  });
-
-  test('a changed .env reloads the unit exactly once', async () => {
-    const dotenv = await dir.write('reload/.env', 'APP_DB__HOST=one\n');
-    const child = await watchChild({ options: { defaults, env, dotenv, watch: { debounceMs: 50 } }, schema: 'app' });
-    try {
-      await child.quiet();
-      const start = child.events.length;
-      await writeFile(dotenv, 'APP_DB__HOST=two\n');
-      const committed = await child.next((e) => e.event === 'committed', start);
-      assert.deepEqual(committed.changedPaths, ['db.host']);
-      await new Promise((r) => setTimeout(r, 800));
-      assert.equal(child.events.slice(start).filter((e) => e.event === 'reloading').length, 1, JSON.stringify(child.events));
-    } finally {
-      await child.close();
-    }
-  });
-});
-
-describe('NODE_ENV and interpolation from the real environment', () => {
-  test('NODE_ENV=prodution names no file: the load fails and lists the environments that have one', async () => {
-    await dir.write('envs/config.yaml', 'name: base\n');
-    await dir.write('envs/config.production.yaml', 'name: prod\n');
-    await dir.write('envs/config.staging.yaml', 'name: staging\n');
-    const files = [dir.path('envs/config.yaml'), dir.path('envs/config.${NODE_ENV}.yaml')];
-    const typo = await runChild({ options: { files } }, { NODE_ENV: 'prodution' });
-    assert.equal(typo.ok, false);
-    assert.match(typo.message!, /NODE_ENV is 'prodution' but .*config\.prodution\.yaml does not exist \(files exist for: production, staging\)/);
-    const right = await runChild({ options: { files } }, { NODE_ENV: 'production' });
-    assert.deepEqual(right.raw, { name: 'prod' });
-    const unset = await runChild({ options: { files } }, {});
-    assert.deepEqual(unset.raw, { name: 'base' }, 'no NODE_ENV: the templated file is skipped');
-  });
-
-  test('${VAR} and ${VAR:-default} resolve against the environment; a missing one is named with its file and line', async () => {
-    const file = await dir.write('interp/config.yaml', 'db:\n  host: ${DB_HOST}\n  port: ${DB_PORT:-5432}\n  url: postgres://${DB_HOST}:${DB_PORT:-5432}/app\nliteral: $${NOT_A_VAR}\n');
-    const ok = await runChild({ options: { files: [file] } }, { DB_HOST: 'db.internal' });
-    assert.deepEqual(ok.raw, { db: { host: 'db.internal', port: 5432, url: 'postgres://db.internal:5432/app' }, literal: '${NOT_A_VAR}' });
-    const missing = await runChild({ options: { files: [file] } }, {});
-    assert.equal(missing.ok, false);
-    assert.match(missing.message!, /environment variables not set: \$\{DB_HOST\} at .*config\.yaml:2 \(db\.host\), \$\{DB_HOST\} at .*config\.yaml:4 \(db\.url\)/);
-  });
-});
-
-describe('precedence across the layers', () => {
-  let etcd: RunningServer | undefined;
-  before(async () => {
-    if (haveBinary('etcd')) etcd = await startEtcd();
-  });
-  after(() => etcd?.stop());
-
-  test('defaults < file < env < secret volume < argv < remote (etcd): each key is won by its highest setter', async (t) => {
-    if (!etcd) return t.skip('etcd not installed');
-    const client = testEtcdClient(etcd.url);
-    try {
-      await client.put('/app/config').value(JSON.stringify({ p6: 'remote' }));
-    } finally {
-      client.close();
-    }
-    const all = (from: number) => Object.fromEntries(['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].slice(from - 1).map((k) => [k, 'x']));
-    const file = await dir.write('prec/config.json', JSON.stringify({ ...all(2), p2: 'file' }, null, 2));
-    const secrets = dir.path('prec/secrets');
-    for (const k of ['p4', 'p5', 'p6']) await dir.write(`prec/secrets/${k}`, k === 'p4' ? 'secret\n' : 'x');
-    const r = await runChild(
-      { options: { defaults: { ...all(1), p1: 'defaults' }, files: [file], env, secrets: { dir: secrets }, argv: true }, remote: { url: etcd.url, key: '/app/config' } },
-      { APP_P3: 'env', APP_P4: 'x', APP_P5: 'x', APP_P6: 'x' },
-      ['--p5=argv', '--p6=x'],
-    );
-    assert.equal(r.readError, undefined);
-    assert.deepEqual(r.raw, { p1: 'defaults', p2: 'file', p3: 'env', p4: 'secret', p5: 'argv', p6: 'remote' });
-    assert.deepEqual(r.provenance, {
-      p1: 'defaults',
-      p2: `${file}:2`,
-      p3: 'env APP_P3',
-      p4: `secret ${secrets}/p4`,
-      p5: 'argv --p5',
-      p6: 'etcd key /app/config',
-    });
-  });
-});
