@@ -84,7 +84,7 @@ export async function watchChild(spec: object, env: Record<string, string> = {})
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const api: WatchingChild = {
     events,
-    next(filter, from = 0, timeoutMs = 20_000) {
+    next(filter, from = 0, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
           const found = events.slice(from).find(filter);
