@@ -8,7 +8,7 @@
  * @module
  */
 import type { Node, ParseError } from 'jsonc-parser';
-import { JsonSyntaxError, parseJson } from '../file/parse.js';
+import { parseJson } from '../file/parse.js';
 import { ConfigParseError } from './parse-error.js';
 import { lineColumnAt, type ParsedFile } from './parsed.js';
 import { jsonLines } from './json-lines.js';
@@ -24,7 +24,12 @@ export function parseJsonFile(text: string, file: string): ParsedFile {
   try {
     value = parseJson(Buffer.from(text, 'utf8'), file);
   } catch (error) {
-    if (error instanceof JsonSyntaxError) throw new ConfigParseError(file, 'JSON', error, error.message.slice(error.message.lastIndexOf(': ') + 2));
+    // The file source's JSON error carries the line and column; its message ends with the reason.
+    const e = error as { line?: unknown; column?: unknown; message?: unknown };
+    if (typeof e.line === 'number' && typeof e.column === 'number') {
+      const message = typeof e.message === 'string' ? e.message : '';
+      throw new ConfigParseError(file, 'JSON', { line: e.line, column: e.column }, message.slice(message.lastIndexOf(': ') + 2) || 'invalid JSON');
+    }
     throw error;
   }
   return { value, lines: jsonLines(text), alternates: new Map() };
