@@ -1,0 +1,67 @@
+/**
+ * Which parser reads which file, by extension: `.json`, `.jsonc`, `.json5`, `.yaml`/`.yml`,
+ * `.toml`, `.ini`, and `.env` (also a file named `.env` or `.env.<something>`).
+ *
+ * @module
+ */
+import { basename, extname } from 'node:path';
+import { parseJson5File, parseJsonFile, parseJsoncFile } from './format-json.js';
+import { parseDotenvFile, parseIniFile } from './format-ini.js';
+import { parseTomlFile } from './format-toml.js';
+import { parseYamlFile } from './format-yaml.js';
+import { stripBom, type ParsedFile } from './parsed.js';
+
+/** The formats `configSource` reads. */
+export type ConfigFormat = 'json' | 'jsonc' | 'json5' | 'yaml' | 'toml' | 'ini' | 'env';
+
+export const FORMATS: readonly ConfigFormat[] = ['json', 'jsonc', 'json5', 'yaml', 'toml', 'ini', 'env'];
+
+const BY_EXTENSION: Record<string, ConfigFormat> = {
+  '.json': 'json',
+  '.jsonc': 'jsonc',
+  '.json5': 'json5',
+  '.yaml': 'yaml',
+  '.yml': 'yaml',
+  '.toml': 'toml',
+  '.ini': 'ini',
+  '.env': 'env',
+};
+
+/** Every extension a format is recognised by (used to list `config.<env>.*` candidates). */
+export const EXTENSIONS: readonly string[] = Object.keys(BY_EXTENSION);
+
+/**
+ * The format of `path`, by extension, or undefined when none applies.
+ *
+ * @example
+ * ```ts
+ * formatOf('config.production.yaml'); // 'yaml'
+ * formatOf('.env.local');             // 'env'
+ * ```
+ */
+export function formatOf(path: string): ConfigFormat | undefined {
+  const name = basename(path);
+  if (name === '.env' || name.startsWith('.env.')) return 'env';
+  return BY_EXTENSION[extname(name).toLowerCase()];
+}
+
+/** Parses the text of a configuration file in `format`; errors are `ConfigParseError`s. */
+export async function parseConfigText(buffer: Buffer, file: string, format: ConfigFormat): Promise<ParsedFile> {
+  const text = stripBom(buffer.toString('utf8'));
+  switch (format) {
+    case 'json':
+      return parseJsonFile(text, file);
+    case 'jsonc':
+      return parseJsoncFile(text, file);
+    case 'json5':
+      return parseJson5File(text, file);
+    case 'yaml':
+      return parseYamlFile(text, file);
+    case 'toml':
+      return parseTomlFile(text, file);
+    case 'ini':
+      return parseIniFile(text, file);
+    case 'env':
+      return parseDotenvFile(text, file);
+  }
+}
