@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'RELOADKIT_ABORTED'
   | 'RELOADKIT_CONFLICT'
   | 'RELOADKIT_GROUP'
-  | 'RELOADKIT_PROTOCOL';
+  | 'RELOADKIT_PROTOCOL'
+  | 'RELOADKIT_DELIVERY';
 
 /** Where an error happened, for the message prefix. */
 export interface ErrorContext {
@@ -170,4 +171,15 @@ export function errorInfo(error: unknown): { code: string; message: string } {
     return { code, message: error.message };
   }
   return { code: 'ERR_UNKNOWN', message: String(error) };
+}
+
+/**
+ * A message on an invalidation or change channel that cannot be understood (a broken envelope,
+ * or the trigger's `parse` threw). The message is dropped (acknowledged on a queue, so it never
+ * loops) and reported once; the message's content is never in the error.
+ */
+export class DeliveryError extends ReloadkitError {
+  constructor(message: string, ctx: ErrorContext = {}) {
+    super('RELOADKIT_DELIVERY', message, ctx);
+  }
 }
