@@ -12,12 +12,12 @@
 import { AbortedError, ClosedError, errorInfo, ReloadkitError } from '../errors.js';
 import { keyHash as hashKey } from './key-hash.js';
 import { ATTACH_AUDIT, type AuditAttachable } from '../core/internal.js';
-import type { AuditSink, Clock, LastAttempt, RegistryMember, ReloadOptions, ReloadResult, Stage, TriggerInfo } from '../types.js';
+import type { AuditSink, Clock, Hint, LastAttempt, RegistryMember, ReloadOptions, ReloadResult, Stage, TriggerInfo } from '../types.js';
 import { realClock } from '../support/clock.js';
 import { SafeEmitter } from '../core/emitter.js';
 import { CacheEntry } from './entry.js';
 import { runEntryPipeline, type Candidate, type PipelineConfig } from './entry-pipeline.js';
-import { parseInvalidateOptions, parseTarget, startInvalidation } from './invalidation.js';
+import { covers, gapOfHint, keysOfHint, normalizeSelection, parseInvalidateOptions, parseTarget, startInvalidation, type KeyTargets } from './invalidation.js';
 import { Lru } from './lru.js';
 import { CacheAudit } from './audit-fanout.js';
 import type { ResolvedCacheOptions } from './options.js';
@@ -32,7 +32,9 @@ import type {
   CacheStats,
   CacheStatus,
   InvalidateOptions,
+  HintGap,
   InvalidationMode,
+  InvalidationScope,
   InvalidationTarget,
 } from './types.js';
 
@@ -70,7 +72,7 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
     this.cachedNow = 0;
   };
   private readonly lru: Lru<CacheEntry<V>>;
-  private readonly flights = new SingleFlight<Outcome<V>>();
+  private readonly flights: SingleFlight<Outcome<V>>;
   private readonly retirer: Retirer<V>;
   private readonly pipeline: PipelineConfig<V>;
   private readonly auditTrail: CacheAudit;
@@ -108,6 +110,7 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
     this.noTtl = options.ttlMs === Infinity;
     this.coarseClock = options.clock === realClock;
     this.lru = new Lru(options.max);
+    this.flights = new SingleFlight<Outcome<V>>(() => options.clock.now());
     this.auditTrail = new CacheAudit(options.name, () => options.clock.now(), (error) => this.reportError(error, 'audit'));
     if (options.audit) this.auditTrail.attach(options.audit);
     this.pipeline = {
@@ -309,8 +312,67 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
     const o = parseInvalidateOptions(opts);
     this.assertOpen();
     if (parsed.scope === 'key') return this.invalidateKeys([parsed.key], o, 'key', { keyHash: hashKey(parsed.key) });
+    if (parsed.scope === 'loaded-before') {
+      const { loadedBefore } = parsed;
+      return this.invalidateKeys(this.keysLoadedBefore(loadedBefore), o, 'loaded-before', { loadedBefore });
+    }
     const prefix = parsed.prefix;
     return this.invalidateKeys(this.presentKeys((k) => k.startsWith(prefix)), o, 'prefix', { prefixHash: hashKey(prefix) });
+  }
+
+  /**
+   * Applies one hint as an invalidation trigger would (see `invalidationTrigger`): the hint's
+   * `keys`, `prefix` or `all` are invalidated with `mode`, and a `gap` is repaired by `onGap`.
+   * Resolves when done.
+   *
+   * @example
+   * ```ts
+   * await users.applyHint({ kind: 'bus', keys: ['user:42'], gap: { since, reason: 'reconnect' } }, { mode: 'refresh' });
+   * ```
+   */
+  async applyHint(hint: Hint, opts?: InvalidateOptions): Promise<void> {
+    if (hint === null || typeof hint !== 'object') throw new TypeError(`Expected a hint object, got ${hint === null ? 'null' : typeof hint}.`);
+    const o = parseInvalidateOptions(opts);
+    this.assertOpen();
+    const kind = typeof hint.kind === 'string' ? hint.kind : 'hint';
+    await this.applyTargets(normalizeSelection(keysOfHint(hint)), gapOfHint(hint), { trigger: { kind }, ...o });
+  }
+
+  /** The invalidation binding's entry point: the hint's own targets first, then the gap repair. */
+  async applyTargets(targets: KeyTargets | 'all', gap: HintGap | undefined, o: InvalidateOptions & { mode: InvalidationMode }): Promise<void> {
+    if (this.state === 'closed') return;
+    const work: Array<Promise<unknown>> = [];
+    if (targets === 'all') work.push(this.invalidateKeys(this.presentKeys(() => true), o, 'all', {}));
+    else {
+      for (const t of targets) {
+        if (t.scope === 'key') work.push(this.invalidateKeys([t.key], o, 'key', { keyHash: hashKey(t.key) }));
+        else work.push(this.invalidateKeys(this.presentKeys((k) => k.startsWith(t.prefix)), o, 'prefix', { prefixHash: hashKey(t.prefix) }));
+      }
+    }
+    // Keys the hint itself names are already being invalidated: the repair skips them (one load per key).
+    if (gap !== undefined) work.push(this.repairGap(gap, (key) => covers(targets, key), o));
+    await Promise.all(work);
+  }
+
+  /** `onGap`: what might have been missed since `gap.since` is refreshed, dropped, or handed to the user. */
+  private async repairGap(gap: HintGap, covered: (key: string) => boolean, o: InvalidateOptions): Promise<void> {
+    const policy = this.o.onGap;
+    if (typeof policy === 'function') {
+      try {
+        await policy(gap);
+      } catch (error) {
+        this.reportError(asError(error), 'onGap');
+      }
+      return;
+    }
+    const opts = { ...o, reason: `gap ${gap.reason}` };
+    if (policy === 'refresh-stale') {
+      const keys = this.keysLoadedBefore(gap.since).filter((key) => !covered(key));
+      await this.invalidateKeys(keys, { ...opts, mode: 'refresh' }, 'loaded-before', { loadedBefore: gap.since, gap: gap.reason });
+      return;
+    }
+    const keys = this.presentKeys((key) => !covered(key));
+    await this.invalidateKeys(keys, { ...opts, mode: policy === 'drop-all' ? 'drop' : 'refresh' }, 'all', { gap: gap.reason });
   }
 
   /**
@@ -609,8 +671,8 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
   private async invalidateKeys(
     keys: string[],
     o: InvalidateOptions & { mode: InvalidationMode },
-    scope: 'key' | 'prefix' | 'all',
-    detail: Record<string, string>,
+    scope: InvalidationScope,
+    detail: Record<string, string | number>,
   ): Promise<{ invalidated: number }> {
     const startedAt = this.clock.now();
     let invalidated = 0;
@@ -672,6 +734,21 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
     const workers = Math.min(this.o.refreshConcurrency, keys.length);
     await Promise.all(Array.from({ length: workers }, worker));
     return counts;
+  }
+
+  /**
+   * Keys whose newest data was loaded before `t`: by the start of their running load if there is
+   * one (a load started at or after `t` brings data at least that fresh), else by their entry's
+   * last successful load.
+   */
+  private keysLoadedBefore(t: number): string[] {
+    const out: string[] = [];
+    for (const entry of this.lru.values()) {
+      const flight = this.flights.get(entry.key);
+      if ((flight !== undefined ? flight.startedAt : entry.loadedAt) < t) out.push(entry.key);
+    }
+    for (const flight of this.flights.values()) if (!this.lru.has(flight.key) && flight.startedAt < t) out.push(flight.key);
+    return out;
   }
 
   /** Keys with an entry or an in-flight load, filtered. */

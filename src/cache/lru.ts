@@ -6,7 +6,7 @@
  * Why not `lru-cache` underneath: the cache must not lose an entry's `dispose` to an eviction
  * while a lease holds it (drain-then-dispose), must never dispose an unchanged entry, and keeps
  * per-key freshness, failure and single-flight state that lru-cache would hold in a second map.
- * Owning these ~150 lines keeps reloadkit's runtime dependencies at the four in DESIGN §6, and an
+ * Owning these ~150 lines keeps reloadkit's runtime dependencies small, and an
  * eviction returns the evicted node to the caller instead of calling back into it.
  *
  * @module

@@ -11,6 +11,8 @@
 export interface Flight<O> {
   readonly key: string;
   readonly controller: AbortController;
+  /** When the load started (the cache's clock): `invalidate({ loadedBefore })` compares it. */
+  readonly startedAt: number;
   /** Set when an invalidation overtook this flight: its result must not be committed. */
   superseded: boolean;
   promise: Promise<O>;
@@ -21,7 +23,7 @@ export interface Flight<O> {
  *
  * @example
  * ```ts
- * const flights = new SingleFlight<Outcome>();
+ * const flights = new SingleFlight<Outcome>(() => Date.now());
  * const a = flights.join('k', (f) => load(f.controller.signal));
  * const b = flights.join('k', (f) => load(f.controller.signal)); // same flight as a
  * ```
@@ -29,12 +31,18 @@ export interface Flight<O> {
 export class SingleFlight<O> {
   private readonly flights = new Map<string, Flight<O>>();
 
+  constructor(private readonly now: () => number) {}
+
   get size(): number {
     return this.flights.size;
   }
 
   keys(): IterableIterator<string> {
     return this.flights.keys();
+  }
+
+  values(): IterableIterator<Flight<O>> {
+    return this.flights.values();
   }
 
   get(key: string): Flight<O> | undefined {
@@ -63,7 +71,7 @@ export class SingleFlight<O> {
   }
 
   private start(key: string, run: (flight: Flight<O>) => Promise<O>): Flight<O> {
-    const flight: Flight<O> = { key, controller: new AbortController(), superseded: false, promise: undefined as unknown as Promise<O> };
+    const flight: Flight<O> = { key, controller: new AbortController(), startedAt: this.now(), superseded: false, promise: undefined as unknown as Promise<O> };
     this.flights.set(key, flight);
     flight.promise = run(flight).finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);

@@ -51,22 +51,74 @@ export interface InvalidateOptions {
   trigger?: TriggerInfo;
 }
 
-/** What `invalidate(target)` accepts: one key, or every key starting with `prefix`. */
-export type InvalidationTarget = string | { prefix: string };
+/**
+ * What `invalidate(target)` accepts: one key, every key starting with `prefix`, or every entry
+ * whose last successful load (committed or unchanged) happened before `loadedBefore` (epoch ms on
+ * the cache's clock; a key whose load is running counts by the time that load started).
+ */
+export type InvalidationTarget = string | { prefix: string } | { loadedBefore: number };
+
+/** What a hint's `gap` says: messages may have been lost since `since` (epoch ms). */
+export type HintGap = NonNullable<Hint['gap']>;
+
+/**
+ * What a cache does when a hint says messages may have been lost (`hint.gap`):
+ * - `'refresh-stale'`: refresh in place every entry loaded before `gap.since` (readers keep the old
+ *   value until the new one commits; entries loaded after it are provably fresh and untouched);
+ * - `'refresh-all'`: refresh every entry in place;
+ * - `'drop-all'`: drop every entry (the next reads load);
+ * - a function: called with the gap; the cache does nothing else (a throw is an `error` event).
+ */
+export type GapPolicy = 'refresh-stale' | 'refresh-all' | 'drop-all' | ((gap: HintGap) => void | Promise<void>);
 
 /** What a hint maps to: keys, prefixes, `'all'`, or nothing (`null`/`undefined`/empty). */
-export type KeySelection = InvalidationTarget | 'all' | ReadonlyArray<InvalidationTarget> | null | undefined;
+export type KeySelection = string | { prefix: string } | 'all' | ReadonlyArray<string | { prefix: string }> | null | undefined;
 
 /** Maps a hint from a trigger or source to the keys it affects. */
 export type HintsToKeys = (hint: Hint) => KeySelection | Promise<KeySelection>;
 
 /** Invalidation driven by a trigger or a source's watch (see `invalidationTrigger`). */
 export interface InvalidationSpec {
+  /**
+   * Where hints come from: a `Trigger`, or a `Source` with `watch()`.
+   *
+   * @example
+   * ```ts
+   * invalidationTrigger({ from: redisChannelTrigger(sub, 'users-changed') });
+   * ```
+   */
   from: Trigger | Source<unknown>;
-  hintsToKeys: HintsToKeys;
-  /** Default `drop`. */
+  /**
+   * Maps a hint to the keys it affects. Without it, the hint's own `keys`, `prefix` and `all`
+   * fields are used (what `publishInvalidation()` sends); a hint with none of them invalidates
+   * nothing. A hint's `gap` is handled by the cache's `onGap` either way.
+   *
+   * @default the hint's `keys` / `prefix` / `all`
+   * @example
+   * ```ts
+   * invalidationTrigger({ from: bus, hintsToKeys: (hint) => hint.detail?.split(',') ?? null });
+   * ```
+   */
+  hintsToKeys?: HintsToKeys;
+  /**
+   * Drop the named entries or refresh them in place.
+   *
+   * @default 'drop'
+   * @example
+   * ```ts
+   * invalidationTrigger({ from: bus, mode: 'refresh' });
+   * ```
+   */
   mode?: InvalidationMode;
-  /** Actor recorded in audit; default `trigger:<hint kind>`. */
+  /**
+   * Actor recorded in audit.
+   *
+   * @default `trigger:<hint kind>`
+   * @example
+   * ```ts
+   * invalidationTrigger({ from: bus, actor: 'catalog-bus' });
+   * ```
+   */
   actor?: string;
 }
 
@@ -104,6 +156,17 @@ export interface ReloadableCacheOptions<V> {
   refreshConcurrency?: number;
   /** Triggers and sources whose hints invalidate keys; started by `start()`, stopped by `close()`. */
   invalidateOn?: InvalidationSpec[];
+  /**
+   * What to do when a hint says messages may have been lost (`hint.gap`: a skipped sequence
+   * number, a reconnect, a publisher restart): see `GapPolicy`.
+   *
+   * @default 'refresh-stale'
+   * @example
+   * ```ts
+   * reloadableCache({ name: 'users', load, invalidateOn: [invalidationTrigger({ from: bus })], onGap: 'drop-all' });
+   * ```
+   */
+  onGap?: GapPolicy;
   audit?: AuditSink;
   clock?: Clock;
 }
@@ -166,7 +229,7 @@ export interface CacheEvents {
   unchanged: [{ unit: string; keyHash: string; hash: string; trigger: TriggerInfo; durationMs: number; result: ReloadResult }];
   /** A load failed; `stale` is true when a previous valid entry is kept and served. */
   rejected: [{ unit: string; keyHash: string; stage: Stage; error: Error & { code?: string }; stale: boolean; trigger: TriggerInfo; result: ReloadResult }];
-  invalidated: [{ unit: string; mode: InvalidationMode; scope: 'key' | 'prefix' | 'all'; invalidated: number; actor?: string; reason?: string }];
+  invalidated: [{ unit: string; mode: InvalidationMode; scope: InvalidationScope; invalidated: number; actor?: string; reason?: string }];
   /** An entry left the cache: `lru`, `replaced`, `invalidated` or `closed`. */
   evicted: [{ unit: string; keyHash: string; hash: string; reason: 'lru' | 'replaced' | 'invalidated' | 'closed' }];
   disposed: [{ unit: string; keyHash: string; hash: string }];
@@ -175,3 +238,6 @@ export interface CacheEvents {
 }
 
 export type CacheEventName = keyof CacheEvents;
+
+/** Which entries an invalidation selected. */
+export type InvalidationScope = 'key' | 'prefix' | 'all' | 'loaded-before';
