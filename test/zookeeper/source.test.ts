@@ -62,11 +62,11 @@ describe('zookeeperSource', { skip: available ? false : 'zookeeper not installed
       assert.equal(unit.current!.trigger.kind, 'zookeeper');
 
       const live = unit.current;
-      const rejected = nextEvent<{ stage: string }>(unit, 'rejected');
+      const rejected = nextEvent<{ stage: string }>(unit as never, 'rejected');
       await setData(writer, '/app/config', { n: 'two' });
       assert.equal((await rejected).stage, 'validate');
       assert.equal(unit.current, live);
-      const badJson = nextEvent<{ stage: string; error: Error }>(unit, 'rejected');
+      const badJson = nextEvent<{ stage: string; error: Error }>(unit as never, 'rejected');
       await setData(writer, '/app/config', '{"n": 3, "secret": "hunter2"');
       const { stage, error } = await badJson;
       assert.equal(stage, 'load');
