@@ -28,6 +28,10 @@ export interface ChildConfig {
   busUrl: string;
   /** Channel, subject, stream, exchange or prefix name. */
   topic: string;
+  /** How invalidations apply (the bench refreshes in place, to time freshness). Default 'drop'. */
+  mode?: 'drop' | 'refresh';
+  /** Send `{ loaded, value, at }` to the parent after every load (the bench). */
+  report?: boolean;
 }
 
 export type ChildRequest = { id: number; cmd: 'read'; keys: string[] } | { id: number; cmd: 'stats' } | { id: number; cmd: 'mark' } | { id: number; cmd: 'close' };
@@ -101,10 +105,11 @@ const cache = reloadableCache<string>({
   name: 'values',
   load: async (key) => {
     loads.set(key, (loads.get(key) ?? 0) + 1);
-    const value = await store.get(`v:${key}`);
-    return value ?? 'missing';
+    const value = (await store.get(`v:${key}`)) ?? 'missing';
+    if (config.report) process.send!({ loaded: key, value, at: performance.timeOrigin + performance.now() });
+    return value;
   },
-  invalidateOn: [invalidationTrigger({ from: counted(await transportTrigger()) })],
+  invalidateOn: [invalidationTrigger({ from: counted(await transportTrigger()), mode: config.mode ?? 'drop' })],
 });
 await cache.start();
 

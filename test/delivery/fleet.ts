@@ -19,6 +19,8 @@ type Pending = Map<number, (result: unknown) => void>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface FleetChild {
+  /** Every `{ loaded, value, at }` report of a child started with `report: true`. */
+  onLoaded(listener: (report: { loaded: string; value: string; at: number }) => void): void;
   read(keys: string[]): Promise<string[]>;
   stats(): Promise<ChildStats>;
   mark(): Promise<void>;
@@ -36,11 +38,16 @@ export async function startChild(config: ChildConfig): Promise<FleetChild> {
   children.add(child);
   child.once('exit', () => children.delete(child));
   const pending: Pending = new Map();
+  const loadListeners: ((report: { loaded: string; value: string; at: number }) => void)[] = [];
   let nextId = 1;
   await new Promise<void>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`fleet child (${config.transport}) exited with ${code} before it was ready`));
     child.once('exit', onExit);
-    child.on('message', (message: { ready?: boolean; id?: number; result?: unknown }) => {
+    child.on('message', (message: { ready?: boolean; id?: number; result?: unknown; loaded?: string }) => {
+      if (message.loaded !== undefined) {
+        for (const listener of loadListeners) listener(message as { loaded: string; value: string; at: number });
+        return;
+      }
       if (message.ready) {
         child.off('exit', onExit);
         resolve();
@@ -61,6 +68,7 @@ export async function startChild(config: ChildConfig): Promise<FleetChild> {
       });
     });
   return {
+    onLoaded: (listener) => void loadListeners.push(listener),
     read: (keys) => request<string[]>({ cmd: 'read', keys }),
     stats: () => request<ChildStats>({ cmd: 'stats' }),
     mark: () => request<boolean>({ cmd: 'mark' }).then(() => undefined),
