@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { haveBinary, startNats, startRedis, type RunningServer } from '../helpers/servers.js';
+import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
 
 describe('invalidations across 3 processes over Redis, one subscriber cut', { skip: haveBinary('redis-server') ? false : 'redis-server not installed' }, () => {
