@@ -8,14 +8,7 @@
  * Run by the parent with `fork(…, { execArgv: ['--import', 'tsx'] })`.
  */
 import { Redis } from 'ioredis';
-import { connect as natsConnect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
-import { Etcd3 } from 'etcd3';
 import { reloadableCache, invalidationTrigger } from '../../src/cache/index.js';
-import { redisChannelTrigger, redisStreamTrigger } from '../../src/redis/index.js';
-import { natsSubjectTrigger, jetStreamTrigger } from '../../src/nats/index.js';
-import { amqpTrigger } from '../../src/amqp/index.js';
-import { etcdPrefixTrigger } from '../../src/etcd/index.js';
 import type { Hint, Trigger } from '../../src/types.js';
 
 export type Transport = 'redis-pubsub' | 'redis-stream' | 'nats' | 'jetstream' | 'amqp' | 'etcd';
@@ -54,15 +47,18 @@ let hints = 0;
 
 const closers: (() => Promise<unknown> | unknown)[] = [];
 
+/** Each transport's modules are imported only in the process that uses it: boot time is most of a run. */
 async function transportTrigger(): Promise<Trigger> {
   switch (config.transport) {
     case 'redis-pubsub': {
+      const { redisChannelTrigger } = await import('../../src/redis/index.js');
       const bus = new Redis(config.busUrl, { retryStrategy: () => 50, maxRetriesPerRequest: null });
       bus.on('error', () => undefined);
       closers.push(() => bus.disconnect());
       return redisChannelTrigger(bus, config.topic, { onError: () => undefined });
     }
     case 'redis-stream': {
+      const { redisStreamTrigger } = await import('../../src/redis/index.js');
       const bus = new Redis(config.busUrl, { retryStrategy: () => 50, maxRetriesPerRequest: null });
       bus.on('error', () => undefined);
       closers.push(() => bus.disconnect());
@@ -70,15 +66,22 @@ async function transportTrigger(): Promise<Trigger> {
     }
     case 'nats':
     case 'jetstream': {
+      const { connect: natsConnect } = await import('@nats-io/transport-node');
+      const { jetstream } = await import('@nats-io/jetstream');
+      const { natsSubjectTrigger, jetStreamTrigger } = await import('../../src/nats/index.js');
       const nc = await natsConnect({ servers: config.busUrl, reconnectTimeWait: 50, maxReconnectAttempts: -1, pingInterval: 1000 });
       closers.push(() => nc.close());
       return config.transport === 'nats'
         ? natsSubjectTrigger(nc, config.topic, { onError: () => undefined })
         : jetStreamTrigger(jetstream(nc), { stream: config.topic, onError: () => undefined });
     }
-    case 'amqp':
+    case 'amqp': {
+      const { amqpTrigger } = await import('../../src/amqp/index.js');
       return amqpTrigger(config.busUrl, { exchange: config.topic, routingKey: '#', retryMs: 50, retryMaxMs: 500, onError: () => undefined });
+    }
     case 'etcd': {
+      const { Etcd3 } = await import('etcd3');
+      const { etcdPrefixTrigger } = await import('../../src/etcd/index.js');
       const client = new Etcd3({ hosts: config.busUrl });
       closers.push(() => client.close());
       return etcdPrefixTrigger(client, config.topic);

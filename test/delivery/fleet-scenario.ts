@@ -35,12 +35,14 @@ export async function scenario(store: Redis, storeUrl: string, setup: Setup): Pr
   const { bus, close } = await parentPublisher(setup.transport, setup.topic, setup.deps);
   const fleet: FleetChild[] = [];
   try {
-    for (let i = 0; i < 3; i++) {
-      const port = i === 0 ? proxy.port : setup.busPort;
-      fleet.push(await startChild({ transport: setup.transport, storeUrl, busUrl: setup.busUrl(port), topic: setup.childTopic }));
-    }
-    for (const child of fleet) assert.deepEqual(await child.read(KEYS), KEYS.map(() => 'v1'));
-    for (const child of fleet) await child.mark();
+    // Started together: three tsx processes booting one after another dominate the run under load.
+    fleet.push(
+      ...(await Promise.all(
+        [proxy.port, setup.busPort, setup.busPort].map((port) => startChild({ transport: setup.transport, storeUrl, busUrl: setup.busUrl(port), topic: setup.childTopic })),
+      )),
+    );
+    await Promise.all(fleet.map(async (child) => assert.deepEqual(await child.read(KEYS), KEYS.map(() => 'v1'))));
+    await Promise.all(fleet.map((child) => child.mark()));
     const [cut, ...others] = fleet as [FleetChild, FleetChild, FleetChild];
 
     proxy.cut('reset');
@@ -75,7 +77,7 @@ export async function scenario(store: Redis, storeUrl: string, setup: Setup): Pr
       for (const key of KEYS) assert.equal(loads[key], 1, `child ${i}: ${key} loaded ${loads[key] ?? 0} times (expected 1)`);
     }
   } finally {
-    for (const child of fleet) await child.close();
+    await Promise.all(fleet.map((child) => child.close()));
     await close();
     await proxy.close();
   }
