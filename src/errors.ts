@@ -56,6 +56,8 @@ export type ErrorCode =
   // ── the command line ──
   | 'RELOADKIT_CLI_USAGE'
   | 'RELOADKIT_CLI_UNREACHABLE'
+  // ── change and invalidation delivery ──
+  | 'RELOADKIT_DELIVERY'
   // ── retiring: split into RELOADKIT_DUPLICATE_NAME, RELOADKIT_CACHE_CHURN and
   //    RELOADKIT_STALE_CONTEXT; removed once the last thrower moved ──
   | 'RELOADKIT_CONFLICT';
@@ -336,4 +338,15 @@ export function errorInfo(error: unknown): { code: ErrorCode; message: string } 
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof Error && typeof code === 'string' && /^RELOADKIT_[A-Z0-9_]+$/.test(code)) return { code: code as ErrorCode, message };
   return { code: 'RELOADKIT_UNKNOWN', message };
+}
+
+/**
+ * A message on an invalidation or change channel that cannot be understood (a broken envelope,
+ * or the trigger's `parse` threw). The message is dropped (acknowledged on a queue, so it never
+ * loops) and reported once; the message's content is never in the error.
+ */
+export class DeliveryError extends ReloadkitError {
+  constructor(message: string, ctx: ErrorContext = {}) {
+    super('RELOADKIT_DELIVERY', message, ctx);
+  }
 }

@@ -3,6 +3,7 @@
  *
  * - {@link etcdSource}: read a key (or a prefix as an object), hints from one shared watch per
  *   (client, key or prefix), resume after reconnects, recovery from compaction.
+ * - {@link etcdPrefixTrigger}: invalidation hints naming the keys changed under a prefix.
  * - {@link etcdFleetReporter}: every instance reports each unit's generation, hash and last
  *   outcome under a lease; {@link readFleet} / {@link formatFleetTable} show the fleet.
  *
@@ -12,6 +13,8 @@
  */
 export { etcdSource } from './source.js';
 export type { EtcdSource, EtcdSourceOptions, EtcdDeletePolicy } from './source.js';
+export { etcdPrefixTrigger } from './prefix-trigger.js';
+export type { EtcdPrefixTrigger, EtcdPrefixTriggerOptions } from './prefix-trigger.js';
 export { etcdWatchStats } from './hub.js';
 export type { EtcdWatchStats, EtcdTarget } from './hub.js';
 export { etcdFleetReporter, readFleet, summarizeFleet, formatFleetTable, fleetRecord } from './fleet.js';

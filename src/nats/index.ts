@@ -8,3 +8,12 @@
  */
 export { natsKvSource } from './source.js';
 export type { NatsKvSource, NatsKvSourceOptions } from './source.js';
+export { natsSubjectTrigger } from './subject-trigger.js';
+export type { NatsSubjectTrigger, NatsSubjectTriggerOptions } from './subject-trigger.js';
+export { jetStreamTrigger } from './jetstream-trigger.js';
+export type { JetStreamTrigger, JetStreamTriggerOptions } from './jetstream-trigger.js';
+export { natsPublisher, jetStreamPublisher } from './publisher.js';
+export type { NatsPublisherOptions } from './publisher.js';
+export { publishInvalidation, publishChange } from '../support/delivery/publisher.js';
+export type { DeliveryTransport, Published } from '../support/delivery/publisher.js';
+export type { MessageTriggerOptions } from '../support/delivery/options.js';

@@ -67,6 +67,14 @@ function checkOptions(client: unknown, key: unknown, options: unknown): void {
   }
 }
 
+/**
+ * True when Redis itself answered CONFIG with an error (ioredis `ReplyError`: unknown or renamed
+ * command, NOPERM), as opposed to a connection that failed before any answer.
+ */
+function isServerRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
 /** The flags a source of this type needs, and whether `flags` has them. */
 export function missingKeyspaceFlags(flags: string, type: 'string' | 'hash'): string {
   let missing = '';
@@ -109,8 +117,12 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
     try {
       const reply = (await client.config('GET', 'notify-keyspace-events')) as unknown as string[];
       flags = reply[1] ?? '';
-    } catch {
-      return; // CONFIG is forbidden (managed Redis): trust the operator's parameter group.
+    } catch (error) {
+      // The server refused CONFIG (managed Redis: unknown or renamed command, no permission):
+      // trust the operator's parameter group. Any other failure (the connection is down, as it
+      // is for a moment after a restart) says nothing about the flags: fail, and check again.
+      if (isServerRefusal(error)) return;
+      throw error;
     }
     const missing = missingKeyspaceFlags(flags, type);
     if (missing === '') return;
@@ -163,6 +175,7 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
         // A keyspace message is the command name (`set`, `hset`, `del`...), never the value.
         if (received === channel) fire(useKeyspace ? message : 'published');
       });
+      let reconnects = 0;
       subscriber.on('ready', () => {
         if (firstReady) {
           firstReady = false;
@@ -171,11 +184,27 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
         // Reconnected: notifications sent meanwhile are lost. Check the flags again (a restarted
         // server forgot a CONFIG SET), make sure the channel is subscribed, then re-read.
         keyspaceCheck = undefined;
-        subscriber
-          .subscribe(channel)
-          .then(() => fire('reconnected'))
-          .catch(() => undefined); // the next ready retries
+        const round = ++reconnects;
+        void repairAfterReconnect(() => closed || round !== reconnects);
       });
+      /**
+       * The repair must not depend on the unit's re-read succeeding: with notifications off
+       * nothing would ever hint again. So the flags are checked (and enabled) here, retried with
+       * backoff until they are (the main connection may still be reconnecting), before the
+       * re-read is hinted; and the channel is subscribed before that, so no change slips by.
+       */
+      const repairAfterReconnect = async (superseded: () => boolean) => {
+        for (let attempt = 0; !superseded(); attempt++) {
+          try {
+            await ensureKeyspace();
+            await subscriber.subscribe(channel);
+            if (!superseded()) fire('reconnected');
+            return;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
+          }
+        }
+      };
       // ioredis prints unhandled connection errors; the reconnect logic handles them.
       subscriber.on('error', () => undefined);
       // Until the subscription is active a change could slip by unseen: re-read once it is.

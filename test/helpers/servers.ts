@@ -1,7 +1,7 @@
 /**
  * Real-server test harness: starts `redis-server`, `etcd` and `nats-server -js` on loopback with
  * free ports and temporary data directories, waits until each answers a probe, and stops them
- * afterwards. Integration tests use real servers, never mocks (DESIGN §6).
+ * afterwards. Integration tests use real servers, never mocks.
  *
  * - `stop()` ends the server (SIGTERM, then SIGKILL after 5 s) and removes its data directory.
  * - `kill()` sends SIGKILL (a crash) and keeps the data directory, so `restart()` can bring the
@@ -72,6 +72,21 @@ export function haveBinary(name: string): boolean {
 // Process bookkeeping: kill everything we started when the test process exits.
 
 const live = new Set<ChildProcess>();
+/** Children started in their own process group: signals go to the group. */
+const groups = new WeakSet<ChildProcess>();
+
+/** Sends `signal` to the child, or to its whole process group when it has one. */
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (groups.has(child) && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, signal);
+      return;
+    } catch {
+      // the group is gone; fall back to the child itself
+    }
+  }
+  child.kill(signal);
+}
 /** Data directories of servers not stopped yet: removed if the test process ends first. */
 const dataDirs = new Set<string>();
 let exitHookInstalled = false;
@@ -79,7 +94,7 @@ let exitHookInstalled = false;
 function killAll(): void {
   for (const child of live) {
     try {
-      child.kill('SIGKILL');
+      signalChild(child, 'SIGKILL');
     } catch {
       // already gone
     }
@@ -114,7 +129,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Probes
 
-function tcpProbe(port: number, onConnect?: (socket: import('node:net').Socket, done: (ok: boolean) => void) => void): Promise<boolean> {
+export function tcpProbe(port: number, onConnect?: (socket: import('node:net').Socket, done: (ok: boolean) => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let settled = false;
@@ -170,13 +185,25 @@ function natsProbe(port: number): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Generic server lifecycle
 
-interface ServerSpec {
+/** How to run one kind of server (exported so other helpers can describe their own). */
+export interface ServerSpec {
   binary: string;
+  /** Absolute path of the executable, when it is not `binary` on PATH. */
+  path?: string;
+  /** Extra environment for the server process (computed from its ports and data directory). */
+  env?(port: number, dataDir: string, extra: number[]): Record<string, string>;
   /** Extra ports this server needs (etcd's peer port), allocated once and kept across restarts. */
   extraPorts: number;
   args(port: number, dataDir: string, extra: number[]): string[];
   url(port: number): string;
   probe(port: number): Promise<boolean>;
+  /**
+   * Run the server in its own process group and signal the whole group: for servers started by
+   * a script whose real process is a child of it (RabbitMQ's scripts run `beam.smp`). Default false.
+   */
+  processGroup?: boolean;
+  /** How long to wait for the probe (slow starters such as RabbitMQ need more). Default 20 s. */
+  readyTimeoutMs?: number;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -186,8 +213,11 @@ async function launch(spec: ServerSpec, path: string, port: number, dataDir: str
   const child = spawn(path, spec.args(port, dataDir, extra), {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: dataDir,
+    env: spec.env ? { ...process.env, ...spec.env(port, dataDir, extra) } : process.env,
+    detached: spec.processGroup === true,
   });
   live.add(child);
+  if (spec.processGroup) groups.add(child);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -200,7 +230,8 @@ async function launch(spec: ServerSpec, path: string, port: number, dataDir: str
   });
   child.once('exit', () => live.delete(child));
 
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const readyTimeout = spec.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = Date.now() + readyTimeout;
   for (;;) {
     if (spawnError) throw new Error(`${spec.binary} failed to start: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -208,9 +239,9 @@ async function launch(spec: ServerSpec, path: string, port: number, dataDir: str
     }
     if (await spec.probe(port)) break;
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      signalChild(child, 'SIGKILL');
       await waitExit(child);
-      throw new Error(`${spec.binary} on port ${port} was not ready after ${READY_TIMEOUT_MS} ms:\n${output}`);
+      throw new Error(`${spec.binary} on port ${port} was not ready after ${readyTimeout} ms:\n${output}`);
     }
     await sleep(50);
   }
@@ -222,8 +253,9 @@ async function launch(spec: ServerSpec, path: string, port: number, dataDir: str
   return child;
 }
 
-async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const path = findBinary(spec.binary);
+/** Starts a server described by `spec` (free ports, temp dir, readiness probe, kill on exit). */
+export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const path = spec.path ?? findBinary(spec.binary);
   if (!path) {
     haveBinary(spec.binary); // throws under CI=true
     throw new Error(`${spec.binary} not found on PATH or in /usr/sbin; check haveBinary('${spec.binary}') first`);
@@ -256,9 +288,9 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
     const current = child;
     if (!current || current.exitCode !== null || current.signalCode !== null) return;
     const exited = waitExit(current);
-    current.kill(signal);
+    signalChild(current, signal);
     if (signal !== 'SIGKILL') {
-      const timer = setTimeout(() => current.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => signalChild(current, 'SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     } else {

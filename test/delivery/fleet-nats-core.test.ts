@@ -1,0 +1,31 @@
+/**
+ * Invalidations across 3 processes over a core NATS subject, one subscriber cut by a TCP proxy
+ * while 100 keys are invalidated (see fleet-scenario.ts): the cut process repairs its gap.
+ */
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { haveBinary, startNats, startRedis, type RunningServer } from '../helpers/servers.js';
+import { scenario } from './fleet-scenario.js';
+
+const available = haveBinary('redis-server') && haveBinary('nats-server');
+
+describe('invalidations across 3 processes over a core NATS subject, one subscriber cut', { skip: available ? false : 'redis-server or nats-server not installed' }, () => {
+  let redis: RunningServer;
+  let nats: RunningServer;
+  let store: Redis;
+  before(async () => {
+    redis = await startRedis();
+    nats = await startNats();
+    store = new Redis(redis.url);
+  });
+  after(async () => {
+    store?.disconnect();
+    await nats?.stop();
+    await redis?.stop();
+  });
+
+  it('core NATS subject: the cut child repairs its gap; 0 stale keys, 1 load per key per process', async () => {
+    await scenario(store, redis.url, { transport: 'nats', busPort: nats.port, busUrl: (p) => `nats://127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval.>', deps: { natsUrl: nats.url } });
+  });
+
+});
