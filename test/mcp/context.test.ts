@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { z } from 'zod';
 import { hashValue } from '../../src/support/hash.js';
-import { createMcpClient } from '../../src/mcp/client.js';
+import { modelServiceClient } from '../../src/mcp/model-client.js';
 import { modelContext } from '../../src/mcp/context.js';
 import { McpError } from '../../src/mcp/errors.js';
 import { startMcpServer } from '../../src/mcp/serve.js';
@@ -18,7 +18,7 @@ const Schema = z.object({ threshold: z.number(), label: z.string().optional() })
 async function setup() {
   const service = await startMcpServer({ models: [wordModel()], token: 'context-token' });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
   return { service, client };
 }
 
@@ -85,7 +85,7 @@ test('a service that confirms a different hash than the pushed context is reject
   const model = wordModel();
   const service = await startMcpServer({ models: [model] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let desired: unknown = { threshold: 1 };
   const unit = modelContext({ client, model: 'words', load: () => desired, retry: false });
   try {
@@ -173,8 +173,8 @@ async function countedService(port = 0) {
 
 test('drift: another writer changed the context while the desired one did not; the next reload pushes it back, once', async () => {
   const service = await countedService();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
-  const other = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
+  const other = modelServiceClient({ url: service.url, token: 'context-token' });
   const desired = { threshold: 1 };
   const results: ReloadResult[] = [];
   const audit: AuditRecord[] = [];
@@ -213,7 +213,7 @@ test('drift: another writer changed the context while the desired one did not; t
 
 test('steady state: reloads with no drift push nothing and are unchanged; a changed context pushes once, without a drift read', async () => {
   const service = await countedService();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
   let desired: unknown = { threshold: 1 };
   const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
   try {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { prometheusMetrics } from '../../src/metrics/prometheus.js';
-import { createMcpClient } from '../../src/mcp/client.js';
+import { modelServiceClient } from '../../src/mcp/model-client.js';
 import { startMcpServer } from '../../src/mcp/serve.js';
 import type { ModelImplementation } from '../../src/mcp/server.js';
 import { modelRollout } from '../../src/mcp/rollout.js';
@@ -16,12 +16,12 @@ import { freePort, waitFor } from '../helpers/wait.js';
 import { wordModel } from './fixtures.js';
 import { startTraffic } from './traffic.js';
 
-const quick = { minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 2000, stepTimeoutMs: 20_000, pollIntervalMs: 10, retry: false as const };
+const quick = { minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 2000, stepTimeoutMs: 20_000, retry: false as const };
 
 test('a canary rollout under continuous traffic: every step passes, zero failed requests, old version unloaded; rollback re-promotes', async () => {
   const service = await startMcpServer({ models: [wordModel()] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let target = 'v1';
   const steps: StepReport[] = [];
   const audit: AuditRecord[] = [];
@@ -66,7 +66,7 @@ test('a canary rollout under continuous traffic: every step passes, zero failed 
 test('a broken version (a fifth of requests fail) is rolled back before 100%: rejected result, events, audit, metrics; users see no failure', async () => {
   const service = await startMcpServer({ models: [wordModel()] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let target = 'v1';
   const audit: AuditRecord[] = [];
   const rejected: { stage: string; message: string }[] = [];
@@ -127,7 +127,7 @@ async function spawnService(port: number): Promise<ChildProcess> {
 test('the model-service process killed mid-rollout: rejected, the live router stays on the old version and serves it again once the service is back', async () => {
   const port = await freePort();
   let child = await spawnService(port);
-  const client = createMcpClient({ baseUrl: `http://127.0.0.1:${port}`, token: 'kill-test-token', retries: 0, timeoutMs: 2000 });
+  const client = modelServiceClient({ url: `http://127.0.0.1:${port}/mcp`, token: 'kill-test-token', timeoutMs: 2000 });
   let target = 'v1';
   const errors: string[] = [];
   const rollout = modelRollout({
@@ -156,7 +156,7 @@ test('the model-service process killed mid-rollout: rejected, the live router st
     await waitFor(() => (traffic.byVersion.v1 ?? 0) > before + 20, { timeoutMs: 20_000, message: 'v1 served after restart' });
     assert.ok((traffic.byVersion.v2 ?? 0) >= 29, 'the first step served its canary requests from v2 before the kill');
     assert.equal(rollout.status().generation, 1);
-    assert.ok(errors.some((e) => /DELETE \/models\/sentiment\/versions\/v2 failed/.test(e)), 'the failed unload of v2 is reported as an error event');
+    assert.ok(errors.some((e) => /tools\/call unload_version failed/.test(e)), 'the failed unload of v2 is reported as an error event');
   } finally {
     await traffic.stop();
     await rollout.close();
@@ -168,7 +168,7 @@ test('the model-service process killed mid-rollout: rejected, the live router st
 test('a version that fails to load is rejected at create; a step without traffic fails on its timeout; options are checked', async () => {
   const service = await startMcpServer({ models: [wordModel()] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let target = 'v1';
   const rollout = modelRollout({ client, model: 'words', load: () => target, ...quick, stepTimeoutMs: 300 });
   try {
@@ -193,7 +193,7 @@ test('a version that fails to load is rejected at create; a step without traffic
   assert.throws(() => modelRollout({ client, model: 'words', load: () => 'v1', steps: [50, 25] }), /steps/);
   assert.throws(() => modelRollout({ client, model: 'words', load: () => 'v1', maxErrorRate: 2 }), /maxErrorRate/);
   assert.throws(() => modelRollout({ client, model: 'words' }), /exactly one of `load` or `source`/);
-  assert.throws(() => modelRollout({ client: {} as never, model: 'words', load: () => 'v1' }), /McpClient/);
+  assert.throws(() => modelRollout({ client: {} as never, model: 'words', load: () => 'v1' }), /ModelServiceClient/);
 });
 
 test('a canary slower than maxLatencyMs (p95) fails its step: rejected at health, traffic back on the old version', async () => {
@@ -211,7 +211,7 @@ test('a canary slower than maxLatencyMs (p95) fails its step: rejected at health
   };
   const service = await startMcpServer({ models: [slowModel] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let target = 'fast';
   const rollout = modelRollout({ client, model: 'latency', load: () => target, ...quick, minRequests: 10, maxLatencyMs: 20 });
   await rollout.start();
@@ -257,7 +257,7 @@ test('a rollout of a version whose retired router is still draining keeps that v
   };
   const service = await startMcpServer({ models: [model] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let target = 'v1';
   let releaseAfterFirstStep = false;
   const rollout = modelRollout({

@@ -1,0 +1,61 @@
+/**
+ * A `fetch` for the MCP client transport that adds the bearer token and caps what a server may
+ * send: a JSON answer beyond `maxBytes` fails, and so does one Server-Sent Event beyond `maxBytes`
+ * (a long-lived stream may carry many events, but none may grow without bound). A server that
+ * answers with an endless body therefore fails the one request, never the process.
+ *
+ * @module
+ */
+
+/** The error a capped body fails with (the SDK reports it as a transport error). */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`response exceeds ${limit} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+function limiter(limit: number, perEvent: boolean): TransformStream<Uint8Array, Uint8Array> {
+  let size = 0;
+  let last = 0; // last byte of the previous chunk, to see "\n\n" across chunk boundaries
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (perEvent) {
+        // Bytes since the last blank line (the end of an event).
+        for (let i = 0; i < chunk.length; i++) {
+          const c = chunk[i] as number;
+          if (c === 0x0a && last === 0x0a) size = 0;
+          else if (++size > limit) {
+            controller.error(new ResponseTooLargeError(limit));
+            return;
+          }
+          if (c !== 0x0d) last = c;
+        }
+      } else if ((size += chunk.length) > limit) {
+        controller.error(new ResponseTooLargeError(limit));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** Wraps the global `fetch`. */
+export function boundedFetch(options: { maxBytes: number; token?: string | undefined; headers?: Record<string, string> | undefined }): typeof fetch {
+  const { maxBytes, token } = options;
+  return async (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
+    if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+    const response = await fetch(input, { ...init, headers });
+    const declared = Number(response.headers.get('content-length'));
+    const type = response.headers.get('content-type') ?? '';
+    const stream = type.includes('text/event-stream');
+    if (!stream && Number.isFinite(declared) && declared > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ResponseTooLargeError(maxBytes);
+    }
+    if (!response.body) return response;
+    return new Response(response.body.pipeThrough(limiter(maxBytes, stream)), { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
