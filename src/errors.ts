@@ -7,21 +7,58 @@
  */
 import type { Stage } from './types.js';
 
-/** Stable error codes. Match on `code`, never on `message`. */
+/**
+ * Stable error codes, one per meaning, every one `RELOADKIT_*` and tabled in docs/errors.md.
+ * Match on `code`, never on `message`.
+ */
 export type ErrorCode =
+  // ── the reload pipeline ──
   | 'RELOADKIT_LOAD'
+  | 'RELOADKIT_FILE_READ'
+  | 'RELOADKIT_JSON_SYNTAX'
   | 'RELOADKIT_VALIDATION'
   | 'RELOADKIT_CREATE'
   | 'RELOADKIT_HEALTH'
   | 'RELOADKIT_VERIFY'
   | 'RELOADKIT_TIMEOUT'
+  | 'RELOADKIT_ABORTED'
+  // ── unit and registry state ──
   | 'RELOADKIT_NOT_READY'
   | 'RELOADKIT_CLOSED'
   | 'RELOADKIT_ROLLBACK'
-  | 'RELOADKIT_ABORTED'
-  | 'RELOADKIT_CONFLICT'
   | 'RELOADKIT_GROUP'
-  | 'RELOADKIT_PROTOCOL';
+  | 'RELOADKIT_DUPLICATE_NAME'
+  | 'RELOADKIT_CACHE_CHURN'
+  // ── talking to model services ──
+  | 'RELOADKIT_PROTOCOL'
+  | 'RELOADKIT_STALE_CONTEXT'
+  | 'RELOADKIT_ROLLOUT'
+  // ── anything thrown that reloadkit did not make (as reported by errorInfo) ──
+  | 'RELOADKIT_UNKNOWN'
+  // ── HTTP answers (HttpError), shared by every reloadkit HTTP server ──
+  | 'RELOADKIT_HTTP_BAD_REQUEST'
+  | 'RELOADKIT_HTTP_BAD_JSON'
+  | 'RELOADKIT_HTTP_BODY_TOO_DEEP'
+  | 'RELOADKIT_HTTP_BODY_TOO_LARGE'
+  | 'RELOADKIT_HTTP_BODY_TIMEOUT'
+  | 'RELOADKIT_HTTP_UNSUPPORTED_MEDIA_TYPE'
+  | 'RELOADKIT_HTTP_MISDIRECTED'
+  | 'RELOADKIT_HTTP_CROSS_SITE'
+  | 'RELOADKIT_HTTP_UNAUTHORIZED'
+  | 'RELOADKIT_HTTP_FORBIDDEN'
+  | 'RELOADKIT_HTTP_NOT_FOUND'
+  | 'RELOADKIT_HTTP_METHOD_NOT_ALLOWED'
+  | 'RELOADKIT_HTTP_RATE_LIMITED'
+  | 'RELOADKIT_HTTP_UNKNOWN_UNIT'
+  | 'RELOADKIT_HTTP_NOT_A_CACHE'
+  | 'RELOADKIT_HTTP_NOT_ROLLBACKABLE'
+  | 'RELOADKIT_HTTP_INTERNAL'
+  // ── the command line ──
+  | 'RELOADKIT_CLI_USAGE'
+  | 'RELOADKIT_CLI_UNREACHABLE'
+  // ── retiring: split into RELOADKIT_DUPLICATE_NAME, RELOADKIT_CACHE_CHURN and
+  //    RELOADKIT_STALE_CONTEXT; removed once the last thrower moved ──
+  | 'RELOADKIT_CONFLICT';
 
 /** Where an error happened, for the message prefix. */
 export interface ErrorContext {
@@ -78,10 +115,68 @@ export class ReloadkitError extends Error {
   }
 }
 
-/** `load` failed (source unreachable, parse error, non-2xx...). */
+/** `load` failed (source unreachable, parse error, non-2xx...). Subclasses name the kind of failure. */
 export class LoadError extends ReloadkitError {
-  constructor(message: string, ctx: ErrorContext = {}) {
-    super('RELOADKIT_LOAD', message, { ...ctx, stage: ctx.stage ?? 'load' });
+  constructor(message: string, ctx: ErrorContext = {}, code: 'RELOADKIT_LOAD' | 'RELOADKIT_FILE_READ' | 'RELOADKIT_JSON_SYNTAX' = 'RELOADKIT_LOAD') {
+    super(code, message, { ...ctx, stage: ctx.stage ?? 'load' });
+  }
+}
+
+/** Plain-words meanings of the errnos a file read commonly fails with. */
+const ERRNO_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory (missing, deleted or not yet created)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory, expected a file',
+  ENOTDIR: 'a parent path is not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files in this process',
+  ENAMETOOLONG: 'path too long',
+};
+
+/**
+ * A filesystem failure while reading a source: the `path`, Node's `errno` code (`ENOENT`,
+ * `EACCES`...) and its `syscall`, in words in the message.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof FileReadError && error.errno === 'ENOENT') console.error(`create ${error.path} first`);
+ * ```
+ */
+export class FileReadError extends LoadError {
+  readonly path: string;
+  /** Node's error code, e.g. `ENOENT`; `undefined` when the failure carried none. */
+  readonly errno: string | undefined;
+  readonly syscall: string | undefined;
+  constructor(path: string, cause: unknown, action = 'cannot read', ctx: Omit<ErrorContext, 'cause'> = {}) {
+    const raw = (cause as { code?: unknown; syscall?: unknown } | null) ?? {};
+    const errno = typeof raw.code === 'string' ? raw.code : undefined;
+    const reason = (errno !== undefined ? ERRNO_REASONS[errno] : undefined) ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`${action} ${path}: ${reason}${errno === undefined ? '' : ` (${errno})`}`, { ...ctx, cause }, 'RELOADKIT_FILE_READ');
+    this.path = path;
+    this.errno = errno;
+    this.syscall = typeof raw.syscall === 'string' ? raw.syscall : undefined;
+  }
+}
+
+/**
+ * A JSON file that is not valid JSON: the `file`, 1-based `line` and `column`, never its content.
+ *
+ * @example
+ * ```ts
+ * // JsonSyntaxError: invalid JSON in config.json at line 1, column 10: unexpected end of input
+ * if (error instanceof JsonSyntaxError) editor.open(error.file, error.line, error.column);
+ * ```
+ */
+export class JsonSyntaxError extends LoadError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  constructor(file: string, line: number, column: number, reason: string, ctx: Omit<ErrorContext, 'cause'> = {}) {
+    super(`invalid JSON in ${file} at line ${line}, column ${column}: ${reason}`, ctx, 'RELOADKIT_JSON_SYNTAX');
+    this.file = file;
+    this.line = line;
+    this.column = column;
   }
 }
 
@@ -161,13 +256,69 @@ export class AbortedError extends ReloadkitError {
   }
 }
 
-/** Serializes any error to `{ code, message }` without leaking its payload. */
-export function errorInfo(error: unknown): { code: string; message: string } {
-  if (error instanceof ReloadkitError) return { code: error.code, message: error.message };
-  if (error instanceof Error) {
-    const raw = (error as unknown as { code?: unknown }).code;
-    const code = typeof raw === 'string' ? raw : 'ERR_UNKNOWN';
-    return { code, message: error.message };
+/** The HTTP error codes (see {@link HttpError}). */
+export type HttpErrorCode = Extract<ErrorCode, `RELOADKIT_HTTP_${string}`>;
+
+/**
+ * An HTTP answer as an error, for every reloadkit HTTP server: a `status`, a stable `code`, a
+ * message safe to show any caller (never a value, a secret or a stack) and optional response
+ * headers. A reloadkit error of another kind may be answered through it with its own code (e.g. a
+ * reload of a closed unit: 409 `RELOADKIT_CLOSED`).
+ *
+ * @example
+ * ```ts
+ * throw new HttpError(404, 'RELOADKIT_HTTP_UNKNOWN_UNIT', "no unit named 'db'");
+ * ```
+ */
+export class HttpError extends ReloadkitError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
+    this.status = status;
+    this.headers = headers;
   }
-  return { code: 'ERR_UNKNOWN', message: String(error) };
+}
+
+/**
+ * The command line was wrong (unknown command, missing argument, unreadable token file): exit 2.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("unknown command 'relaod' (did you mean 'reload'?)");
+ * ```
+ */
+export class UsageError extends ReloadkitError {
+  constructor(message: string) {
+    super('RELOADKIT_CLI_USAGE', message);
+  }
+}
+
+/**
+ * The CLI could not talk to the admin endpoint at all (refused, timed out, not JSON): exit 2.
+ *
+ * @example
+ * ```ts
+ * throw new ClientError('cannot reach http://127.0.0.1:9464/reloadkit/units: ECONNREFUSED');
+ * ```
+ */
+export class ClientError extends ReloadkitError {
+  constructor(message: string) {
+    super('RELOADKIT_CLI_UNREACHABLE', message);
+  }
+}
+
+/**
+ * Serializes any error to `{ code, message }` without leaking its payload. An error reloadkit did
+ * not make has code `RELOADKIT_UNKNOWN` (its own `code`, an errno or a library's, is not a
+ * reloadkit code and stays on the error object).
+ *
+ * @example
+ * ```ts
+ * errorInfo(new TypeError('boom')); // { code: 'RELOADKIT_UNKNOWN', message: 'boom' }
+ * ```
+ */
+export function errorInfo(error: unknown): { code: ErrorCode; message: string } {
+  if (error instanceof ReloadkitError) return { code: error.code, message: error.message };
+  return { code: 'RELOADKIT_UNKNOWN', message: error instanceof Error ? error.message : String(error) };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9464/reloadkit';
 
@@ -24,9 +25,7 @@ export type Command =
   | { kind: 'rollback'; unit: string; to?: number; reason?: string; options: GlobalOptions };
 
 /** A problem with the command line: exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 export const USAGE = `Usage:
   reloadkit status [unit]                      units' state, generation, hash, last attempt

@@ -5,10 +5,10 @@
  * @module
  */
 
+import { ClientError } from '../errors.js';
+
 /** A failure to talk to the admin endpoint at all (exit code 2). */
-export class ClientError extends Error {
-  override name = 'ClientError';
-}
+export { ClientError };
 
 /** An answer of the admin endpoint. */
 export interface AdminAnswer {
@@ -30,13 +30,17 @@ export async function request(
 ): Promise<AdminAnswer> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // The admin endpoint refuses a mutating request that is not JSON (its browser defence): every
+  // POST says so and carries a JSON object, `{}` at least.
+  const mutating = method !== 'GET' && method !== 'HEAD';
+  const payload = body === undefined ? (mutating ? {} : undefined) : body;
+  if (payload !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await fetch(url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: payload === undefined ? undefined : JSON.stringify(payload),
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
     });

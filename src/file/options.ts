@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { describeValue, type ParseOption } from './parse.js';
+import { describeValue } from '../support/describe-value.js';
+import type { ParseOption } from './parse.js';
 import type { PollingMode } from './watch.js';
 
 /** Options common to every file-backed source. */

@@ -6,25 +6,14 @@
  * @module
  */
 import { extname } from 'node:path';
+import { JsonSyntaxError } from '../errors.js';
+import { describeValue } from '../support/describe-value.js';
 import { lineColumn, locateJsonError } from './json-locate.js';
+
+export { JsonSyntaxError };
 
 /** A parser: built-in by name, or a function of the file's bytes and its path. */
 export type ParseOption = 'json' | 'text' | 'buffer' | ((buffer: Buffer, path: string) => unknown);
-
-/** A JSON file that is not valid JSON. Carries the file, 1-based line and column, never content. */
-export class JsonSyntaxError extends SyntaxError {
-  readonly code = 'ERR_RELOADKIT_JSON_SYNTAX';
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  constructor(file: string, line: number, column: number, reason: string) {
-    super(`invalid JSON in ${file} at line ${line}, column ${column}: ${reason}`);
-    this.name = 'JsonSyntaxError';
-    this.file = file;
-    this.line = line;
-    this.column = column;
-  }
-}
 
 const JSON_EXTENSIONS = new Set(['.json', '.jsonc', '.json5', '.geojson', '.webmanifest']);
 const BOM = '\ufeff';
@@ -91,20 +80,4 @@ export function resolveParser(option: ParseOption | undefined, path: string): (b
     default:
       throw new TypeError(`Expected \`parse\` to be 'json', 'text', 'buffer' or a function, got ${describeValue(chosen)}`);
   }
-}
-
-/**
- * Describes an invalid option value for a TypeError without echoing large or secret values.
- *
- * @example
- * ```ts
- * describeValue('yaml'); // "'yaml'"
- * describeValue({});     // '`object`'
- * ```
- */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
-  return `\`${typeof value}\``;
 }

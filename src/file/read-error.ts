@@ -1,35 +1,13 @@
 /**
- * Clear errors for files that cannot be read. The unit wraps them into a `LoadError` naming the
- * unit and the source; we keep Node's `code` (`ENOENT`, `EACCES`...) so callers can match on it,
- * and say in words what it means.
+ * Clear errors for files that cannot be read: a filesystem failure becomes a `FileReadError` (a
+ * `LoadError`) naming the path, with Node's errno (`ENOENT`, `EACCES`...) kept as `errno` so
+ * callers can match on it, and said in words in the message.
  *
  * @module
  */
+import { FileReadError } from '../errors.js';
 
-const REASONS: Record<string, string> = {
-  ENOENT: 'no such file or directory (missing, deleted or not yet created)',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory, expected a file',
-  ENOTDIR: 'a parent path is not a directory',
-  ELOOP: 'too many levels of symbolic links',
-  EMFILE: 'too many open files in this process',
-  ENAMETOOLONG: 'path too long',
-};
-
-/** A filesystem failure while reading a source, with Node's `code`, `syscall` and the `path`. */
-export class FileReadError extends Error {
-  readonly code: string;
-  readonly path: string;
-  constructor(path: string, cause: unknown, action = 'cannot read') {
-    const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : 'ERR_UNKNOWN';
-    const reason = REASONS[code] ?? (cause instanceof Error ? cause.message : String(cause));
-    super(`${action} ${path}: ${reason} (${code})`, { cause });
-    this.name = 'FileReadError';
-    this.code = code;
-    this.path = path;
-  }
-}
+export { FileReadError };
 
 /**
  * Wraps a filesystem error thrown while reading `path`; other errors (aborts, parse errors) pass.

@@ -1,37 +1,31 @@
 /**
  * Authentication of admin requests. Fails closed: a request is anonymous (401) unless a bearer
- * token matches, or the user's `verify(req)` returns an actor. Tokens are never kept or compared
- * as strings: each is reduced to its SHA-256 digest once, and a presented token's digest is
- * compared with every configured digest through `crypto.timingSafeEqual` (equal lengths by
- * construction), so neither the comparison nor the number of tokens tried leaks a prefix.
+ * token matches (constant-time digests, see the HTTP kit), or the user's `verify(req)` returns an
+ * actor. `'none'` is for a loopback listener only, and even then only loopback peers get in; the
+ * request guard keeps browser pages out whatever the auth mode.
  *
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
+import { describeSecret } from '../support/describe-value.js';
+import { createBearerAuth, type Actor as KitActor, type TokenSpec as KitTokenSpec } from '../support/http/bearer.js';
+import { isLoopbackHost } from '../support/http/loopback.js';
+
+export { isLoopbackHost };
+export { bearerToken } from '../support/http/bearer.js';
 
 /** What a caller may do: `read` (status, metrics) and `reload` (reload, rollback, invalidate). */
 export type Scope = 'read' | 'reload';
 
 /** An authenticated caller: its name goes to the audit records of what it does. */
-export interface Actor {
-  name: string;
-  scopes: readonly Scope[];
-}
+export type Actor = KitActor<Scope>;
 
-/** One configured bearer token. */
-export interface TokenSpec {
-  /** The secret; at least 16 characters. */
-  token: string;
-  scopes: readonly Scope[];
-  /** Recorded as `actor` in audit records, e.g. `deploy-bot`. */
-  actor: string;
-}
+/** One configured bearer token: `token` (at least 16 characters), `scopes`, `actor`. */
+export type TokenSpec = KitTokenSpec<Scope>;
 
 /**
  * How the admin endpoint authenticates: bearer tokens, a custom `verify(req)` (returning an actor
- * or `null`), or `'none'` (every caller may read and reload: only accepted on a loopback host).
+ * or `null`), or `'none'` (every loopback caller may read and reload: only accepted on a loopback host).
  */
 export type AuthOption =
   | 'none'
@@ -45,113 +39,9 @@ export interface Authenticator {
 }
 
 const SCOPES: readonly Scope[] = ['read', 'reload'];
-const MIN_TOKEN_LENGTH = 16;
 
 /** Actor name used when `auth: 'none'`. */
 export const LOCAL_ACTOR = 'local';
-
-/**
- * Whether `host` names the loopback interface (`localhost`, `127.0.0.0/8`, `::1`, or an
- * IPv4-mapped loopback address).
- *
- * @example
- * ```ts
- * isLoopbackHost('127.0.0.1'); // true
- * isLoopbackHost('0.0.0.0');   // false
- * ```
- */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) {
-    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped !== null && mapped[1]!.startsWith('127.');
-  }
-  return false;
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-function checkScopes(scopes: unknown, where: string): readonly Scope[] {
-  if (!Array.isArray(scopes) || scopes.length === 0) {
-    throw new TypeError(`Expected \`${where}.scopes\` to be a non-empty array of 'read' | 'reload', got ${describe(scopes)}`);
-  }
-  for (const scope of scopes) {
-    if (!SCOPES.includes(scope as Scope)) {
-      throw new TypeError(`Expected every entry of \`${where}.scopes\` to be 'read' or 'reload', got ${describe(scope)}`);
-    }
-  }
-  return Object.freeze([...(scopes as Scope[])]);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string '${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-  return `\`${typeof value}\``;
-}
-
-/**
- * Like `describe`, for places where a string is likely a token given in the wrong shape
- * (`auth: process.env.TOKEN`, `tokens: ['s3cret']`): only its length is told, never its text.
- */
-function describeMaybeSecret(value: unknown): string {
-  return typeof value === 'string' ? `a string of ${value.length} characters` : describe(value);
-}
-
-/**
- * Extracts the bearer token of the `Authorization` header, or `undefined`.
- *
- * @example
- * ```ts
- * bearerToken(req); // 'abc…' for `Authorization: Bearer abc…`
- * ```
- */
-export function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(header);
-  return match ? match[1] : undefined;
-}
-
-function tokenAuthenticator(tokens: readonly TokenSpec[]): Authenticator {
-  if (!Array.isArray(tokens) || tokens.length === 0) {
-    throw new TypeError('Expected `auth.tokens` to be a non-empty array of { token, scopes, actor }');
-  }
-  const entries = tokens.map((spec, i) => {
-    const where = `auth.tokens[${i}]`;
-    if (spec === null || typeof spec !== 'object') throw new TypeError(`Expected \`${where}\` to be an object { token, scopes, actor }, got ${describeMaybeSecret(spec)}`);
-    if (typeof spec.token !== 'string' || spec.token.length < MIN_TOKEN_LENGTH) {
-      // The token itself is never echoed: only its type and length.
-      const got = typeof spec.token === 'string' ? `a string of ${spec.token.length} characters` : `\`${typeof spec.token}\``;
-      throw new TypeError(`Expected \`${where}.token\` to be a string of at least ${MIN_TOKEN_LENGTH} characters, got ${got}`);
-    }
-    if (/\s/.test(spec.token)) throw new TypeError(`Expected \`${where}.token\` to contain no whitespace`);
-    if (typeof spec.actor !== 'string' || spec.actor.trim() === '') {
-      throw new TypeError(`Expected \`${where}.actor\` to be a non-empty string, got ${describe(spec.actor)}`);
-    }
-    const actor: Actor = Object.freeze({ name: spec.actor, scopes: checkScopes(spec.scopes, where) });
-    return { digest: digest(spec.token), actor };
-  });
-  return {
-    async authenticate(req) {
-      const token = bearerToken(req);
-      if (token === undefined) return null;
-      const presented = digest(token);
-      let found: Actor | null = null;
-      // Compare against every entry, without an early exit, so timing does not reveal which matched.
-      for (const entry of entries) {
-        if (timingSafeEqual(presented, entry.digest) && found === null) found = entry.actor;
-      }
-      return found;
-    },
-  };
-}
 
 function verifyAuthenticator(verify: (req: IncomingMessage) => unknown, onError: (error: unknown) => void): Authenticator {
   return {
@@ -201,9 +91,12 @@ export function createAuthenticator(auth: AuthOption, { host, onError = () => {}
     };
   }
   if (auth === null || typeof auth !== 'object') {
-    throw new TypeError(`Expected \`auth\` to be { tokens: [...] }, { verify(req) } or 'none', got ${describeMaybeSecret(auth)}`);
+    throw new TypeError(`Expected \`auth\` to be { tokens: [...] }, { verify(req) } or 'none', got ${describeSecret(auth)}`);
   }
-  if ('tokens' in auth) return tokenAuthenticator(auth.tokens);
+  if ('tokens' in auth) {
+    const tokens = createBearerAuth(auth.tokens, { scopes: SCOPES, where: 'auth.tokens' });
+    return { authenticate: async (req) => tokens.authenticate(req) };
+  }
   if ('verify' in auth && typeof auth.verify === 'function') return verifyAuthenticator(auth.verify.bind(auth), onError);
   throw new TypeError('Expected `auth` to have `tokens` (an array) or `verify` (a function)');
 }

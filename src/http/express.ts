@@ -2,6 +2,14 @@
  * The admin endpoint as express middleware. Mount it before any body parser (it reads its own
  * bodies, after authenticating); when a parser ran first, its parsed body is used.
  *
+ * The middleware applies the same request guard as `startAdminServer` to the requests under its
+ * base path, and only to those: `Host` must be `localhost`, `127.0.0.1`, `[::1]` or the address
+ * the request arrived on, with the port it arrived on (the socket's, so a proxy's name needs
+ * `allowedHosts`, or `allowedHosts: 'any'` when the application validates `Host` itself); an
+ * `Origin` outside `allowedOrigins` and `Sec-Fetch-Site: cross-site | same-site` are refused;
+ * a POST needs `Content-Type: application/json`. `app.set('trust proxy')` changes nothing here:
+ * the guard reads the raw headers and the socket, never `X-Forwarded-*`.
+ *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -3,6 +3,14 @@
  * hook (`reply.hijack()`), before fastify parses any body: authentication still comes first, and
  * the handler applies its own body limit and JSON rules.
  *
+ * The plugin applies the same request guard as `startAdminServer` to its routes, and only to
+ * them: `Host` must be `localhost`, `127.0.0.1`, `[::1]` or the address the request arrived on,
+ * with the port it arrived on (a proxy's name needs `allowedHosts`, or `allowedHosts: 'any'`
+ * when the application validates `Host` itself); an `Origin` outside `allowedOrigins` and
+ * `Sec-Fetch-Site: cross-site | same-site` are refused; a POST needs
+ * `Content-Type: application/json`. fastify's `trustProxy` changes nothing here: the guard reads
+ * the raw headers and the socket, never `X-Forwarded-*`.
+ *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +29,8 @@ export interface FastifyLike {
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+/** Options fastify itself gives every plugin (`app.register(plugin, { prefix })`), not ours. */
+const FASTIFY_REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 /**
  * A fastify plugin serving the admin routes under `basePath` (inside any `prefix` it is
@@ -39,7 +49,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 export async function fastifyAdmin(fastify: FastifyLike, options: AdminHandlerOptions): Promise<void> {
   const basePath = normalizeBasePath(options.basePath ?? '/reloadkit');
   const prefix = (fastify.prefix ?? '').replace(/\/+$/, '');
-  const handler = createAdminHandler({ ...options, basePath: `${prefix}${basePath}` || '/' });
+  const own = Object.fromEntries(Object.entries(options).filter(([key]) => !FASTIFY_REGISTER_KEYS.has(key))) as unknown as AdminHandlerOptions;
+  const handler = createAdminHandler({ ...own, basePath: `${prefix}${basePath}` || '/' });
   const take = async (request: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack(): void }) => {
     reply.hijack();
     if (!(await handler(request.raw, reply.raw))) {

@@ -3,8 +3,11 @@
  * requests under its base path and returns `false` for every other one, so it mounts in a bare
  * `node:http` server, in express (see `expressAdmin`) and in fastify (see `fastifyAdmin`).
  *
- * Order of checks, on purpose: probes (`/health`, `/ready`) answer without auth; every other
- * path is authenticated *before* it is even matched, so an anonymous caller gets the same 401
+ * Order of checks, on purpose: first the request guard (Host 421, foreign Origin or
+ * `Sec-Fetch-Site` 403, a mutating request without `Content-Type: application/json` 415), on every
+ * path including the probes, so that a browser page can neither mutate nor read; probes
+ * (`/health`, `/ready`) answer without auth; every other path is authenticated *before* it is even
+ * matched, so an anonymous caller gets the same 401
  * for `/units/db`, `/units/nope` and `/nonsense` and learns no unit names. Then route (404),
  * method (405 + `Allow`), scope (403), rate limit (429 + `Retry-After`), body (400/408/413),
  * unit (404), action.
@@ -12,14 +15,15 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ReloadkitError } from '../errors.js';
+import { HttpError, ReloadkitError } from '../errors.js';
+import { hasBody, readJsonBody } from '../support/http/body.js';
+import { createRequestGuard, GUARD_OPTION_KEYS, type GuardOptions } from '../support/http/guard.js';
+import { sendError, sendJson } from '../support/http/send.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { ReloadOptions, ReloadResult, RegistryMember, UnitStatus } from '../types.js';
 import { createAuthenticator, type Actor, type AuthOption } from './auth.js';
-import { hasBody, readJsonBody } from './body.js';
-import { HttpError } from './http-error.js';
 import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from './params.js';
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
-import { sendError, sendJson } from './respond.js';
 import { isProbe, matchRoute, normalizeBasePath, pathBelow, requestPath, type RouteSpec } from './routes.js';
 import { invalidationJson, resultJson } from './serialize.js';
 
@@ -39,25 +43,93 @@ export interface MetricsProvider {
 }
 
 /** Options of {@link createAdminHandler}. */
-export interface AdminHandlerOptions {
+export interface AdminHandlerOptions extends GuardOptions {
+  /**
+   * The units served (`createRegistry()`).
+   * @example
+   * ```ts
+   * registry: createRegistry({ units: [config, db] })
+   * ```
+   */
   registry: AdminRegistry;
-  /** Bearer tokens, a `verify(req)` function, or `'none'` (loopback `host` only). */
+  /**
+   * Bearer tokens, a `verify(req)` function, or `'none'` (loopback `host` only). Required: there
+   * is no unauthenticated default.
+   * @example
+   * ```ts
+   * auth: { tokens: [{ token: process.env.RELOADKIT_TOKEN!, scopes: ['read', 'reload'], actor: 'ops' }] }
+   * ```
+   */
   auth: AuthOption;
-  /** Default `/reloadkit`. */
+  /**
+   * Where the routes live.
+   * @default '/reloadkit'
+   * @example
+   * ```ts
+   * basePath: '/admin/reloadkit'
+   * ```
+   */
   basePath?: string;
-  /** Per-actor token bucket on mutating routes (default burst 20, 5/s), or `false` for none. */
+  /**
+   * Per-actor token bucket on mutating routes, or `false` for none.
+   * @default { burst: 20, refillPerSecond: 5 }
+   * @example
+   * ```ts
+   * rateLimit: { burst: 5, refillPerSecond: 1 }
+   * ```
+   */
   rateLimit?: RateLimitOptions | false;
-  /** Maximum request body in bytes. Default 64 KiB. */
+  /**
+   * Maximum request body in bytes.
+   * @default 65536
+   * @example
+   * ```ts
+   * bodyLimit: 16 * 1024
+   * ```
+   */
   bodyLimit?: number;
-  /** Time allowed to receive a request body, in ms. Default 10,000. */
+  /**
+   * Time allowed to receive a request body, in ms.
+   * @default 10000
+   * @example
+   * ```ts
+   * requestTimeoutMs: 5_000
+   * ```
+   */
   requestTimeoutMs?: number;
-  /** Serves `GET /metrics` when given. */
+  /**
+   * Serves `GET /metrics` when given.
+   * @default undefined
+   * @example
+   * ```ts
+   * metrics: prometheusMetrics(registry)
+   * ```
+   */
   metrics?: MetricsProvider;
-  /** The host the endpoint listens on; required to be loopback for `auth: 'none'`. */
+  /**
+   * The host the endpoint listens on; required to be loopback for `auth: 'none'`.
+   * @default undefined
+   * @example
+   * ```ts
+   * host: '127.0.0.1'
+   * ```
+   */
   host?: string;
-  /** Told about unexpected errors (answered 500 without details) and broken `verify` functions. */
+  /**
+   * Told about unexpected errors (answered 500 without details) and broken `verify` functions.
+   * @default () => {}
+   * @example
+   * ```ts
+   * onError: (error) => logger.error({ err: error }, 'admin endpoint')
+   * ```
+   */
   onError?: (error: unknown) => void;
 }
+
+/** Every option {@link createAdminHandler} reads. */
+export const ADMIN_HANDLER_KEYS: readonly string[] = [
+  'registry', 'auth', 'basePath', 'rateLimit', 'bodyLimit', 'requestTimeoutMs', 'metrics', 'host', 'onError', ...GUARD_OPTION_KEYS,
+];
 
 /** Extra input from framework adapters. */
 export interface AdapterContext {
@@ -131,7 +203,9 @@ function resultsOf(outcome: unknown): ReloadResult[] {
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   if (options === null || typeof options !== 'object') throw new TypeError('Expected `options` to be an object');
+  rejectUnknownKeys('createAdminHandler', options, ADMIN_HANDLER_KEYS);
   const registry = checkRegistry(options.registry);
+  const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
   const basePath = normalizeBasePath(options.basePath ?? '/reloadkit');
   const bodyLimit = positiveInteger(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit');
   const requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
@@ -151,7 +225,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
 
   function unitOf(name: string): RegistryMember {
     const member = registry.get(name);
-    if (member === undefined) throw new HttpError(404, 'unknown_unit', `no unit named '${name.length > 100 ? `${name.slice(0, 100)}…` : name}'`);
+    if (member === undefined) throw new HttpError(404, 'RELOADKIT_HTTP_UNKNOWN_UNIT', `no unit named '${name.length > 100 ? `${name.slice(0, 100)}…` : name}'`);
     return member;
   }
 
@@ -167,7 +241,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   }
 
   async function probe(below: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `use GET`, { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'RELOADKIT_HTTP_METHOD_NOT_ALLOWED', `use GET`, { Allow: 'GET, HEAD' });
     if (below === '/health') return sendJson(res, 200, { status: 'ok' });
     const { units, ready } = snapshot();
     // Counts only: probes are anonymous, so they never name a unit.
@@ -181,7 +255,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       const parsed = context.parsedBody;
       if (parsed === undefined || parsed === null || (typeof parsed === 'string' && parsed === '')) return {};
       if (typeof parsed !== 'object' || Array.isArray(parsed) || Buffer.isBuffer(parsed)) {
-        throw new HttpError(400, 'bad_json', 'request body must be a JSON object');
+        throw new HttpError(400, 'RELOADKIT_HTTP_BAD_JSON', 'request body must be a JSON object');
       }
       return parsed as Record<string, unknown>;
     }
@@ -212,7 +286,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       case 'rollbackUnit': {
         const opts = parseRollbackBody(input);
         const member = unitOf(unit!);
-        if (typeof member.rollback !== 'function') throw new HttpError(404, 'not_rollbackable', `unit '${member.name}' has no rollback`);
+        if (typeof member.rollback !== 'function') throw new HttpError(404, 'RELOADKIT_HTTP_NOT_ROLLBACKABLE', `unit '${member.name}' has no rollback`);
         const result = await member.rollback({ ...opts, actor: actor.name });
         return sendJson(res, result.ok ? 200 : 422, resultJson(result));
       }
@@ -228,36 +302,36 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
           invalidate?: (target: string | { prefix: string }, o: object) => unknown;
           invalidateAll?: (o: object) => unknown;
         };
-        if (typeof member.invalidate !== 'function') throw new HttpError(404, 'not_a_cache', `unit '${member.name}' is not a cache`);
+        if (typeof member.invalidate !== 'function') throw new HttpError(404, 'RELOADKIT_HTTP_NOT_A_CACHE', `unit '${member.name}' is not a cache`);
         const how = { mode: opts.mode, actor: actor.name, reason: opts.reason, trigger: trigger(route, req) };
         let outcome: unknown;
         if ('key' in opts) outcome = await member.invalidate(opts.key, how);
         else if ('prefix' in opts) outcome = await member.invalidate({ prefix: opts.prefix }, how);
         else if (typeof member.invalidateAll === 'function') outcome = await member.invalidateAll(how);
-        else throw new HttpError(400, 'bad_request', `cache '${member.name}' cannot invalidate all entries`);
+        else throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', `cache '${member.name}' cannot invalidate all entries`);
         return sendJson(res, 200, { unit: member.name, ok: true, ...invalidationJson(outcome) });
       }
       default:
-        throw new HttpError(404, 'not_found', 'no such admin route');
+        throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such admin route');
     }
   }
 
   async function dispatch(below: string, req: IncomingMessage, res: ServerResponse, context: AdapterContext | undefined): Promise<void> {
     if (isProbe(below)) return probe(below, req, res);
     const actor = await authenticator.authenticate(req);
-    if (actor === null) throw new HttpError(401, 'unauthorized', 'missing or invalid bearer token', UNAUTHORIZED_HEADERS);
+    if (actor === null) throw new HttpError(401, 'RELOADKIT_HTTP_UNAUTHORIZED', 'missing or invalid bearer token', UNAUTHORIZED_HEADERS);
     const match = matchRoute(below, metrics !== undefined);
     if (match.route === null) throw match.error;
     const { route } = match;
     if (!route.methods.includes(req.method ?? '')) {
-      throw new HttpError(405, 'method_not_allowed', `use ${route.methods[0]}`, { Allow: route.methods.join(', ') });
+      throw new HttpError(405, 'RELOADKIT_HTTP_METHOD_NOT_ALLOWED', `use ${route.methods[0]}`, { Allow: route.methods.join(', ') });
     }
     if (route.scope !== null && !actor.scopes.includes(route.scope)) {
-      throw new HttpError(403, 'forbidden', `this token lacks the '${route.scope}' scope`);
+      throw new HttpError(403, 'RELOADKIT_HTTP_FORBIDDEN', `this token lacks the '${route.scope}' scope`);
     }
     if (route.mutating && limiter !== null) {
       const verdict = limiter.take(actor.name);
-      if (!verdict.ok) throw new HttpError(429, 'rate_limited', 'too many mutating requests', { 'Retry-After': String(verdict.retryAfterSeconds) });
+      if (!verdict.ok) throw new HttpError(429, 'RELOADKIT_HTTP_RATE_LIMITED', 'too many mutating requests', { 'Retry-After': String(verdict.retryAfterSeconds) });
     }
     const input = route.methods.includes('POST') ? await body(req, context) : {};
     await act(route, match.unit, actor, input, req, res);
@@ -271,6 +345,14 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     // Only POST bodies are read; any other body would stay on the wire: do not reuse the connection.
     if (req.method !== 'POST' && hasBody(req) && !req.readableEnded) res.setHeader('Connection', 'close');
     try {
+      const verdict = guard.check(req);
+      // The CORS headers of an allowed origin go on every answer, errors included.
+      for (const [name, value] of Object.entries(verdict.headers)) res.setHeader(name, value);
+      if (verdict.preflight) {
+        res.statusCode = 204;
+        res.end();
+        return true;
+      }
       await dispatch(below, req, res, context);
     } catch (error) {
       // Any answer before the body was read leaves bytes on the wire: close rather than reuse.
@@ -282,7 +364,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         sendError(res, new HttpError(409, error.code, error.message), closeHeaders);
       } else {
         reportError(error);
-        sendError(res, new HttpError(500, 'internal', 'internal error'), closeHeaders);
+        sendError(res, new HttpError(500, 'RELOADKIT_HTTP_INTERNAL', 'internal error'), closeHeaders);
       }
     }
     return true;

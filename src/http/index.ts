@@ -1,6 +1,6 @@
 /**
- * `reloadkit/http`: the admin endpoint operators and deploy pipelines call (DESIGN §4), as a plain
- * Node handler, a standalone server, express middleware and a fastify plugin.
+ * `reloadkit/http`: the admin endpoint operators and deploy pipelines call, as a plain Node
+ * handler, a standalone server, express middleware and a fastify plugin.
  *
  * @module
  */
@@ -16,6 +16,8 @@ export { createAuthenticator, isLoopbackHost } from './auth.js';
 export type { Actor, AuthOption, Authenticator, Scope, TokenSpec } from './auth.js';
 export { createRateLimiter } from './rate-limit.js';
 export type { RateDecision, RateLimiter, RateLimitOptions } from './rate-limit.js';
-export { HttpError } from './http-error.js';
-export type { AdminErrorCode } from './http-error.js';
+export { HttpError } from '../errors.js';
+/** The codes of admin error answers (every `RELOADKIT_HTTP_*` code). */
+export type { HttpErrorCode as AdminErrorCode } from '../errors.js';
+export type { GuardOptions } from '../support/http/guard.js';
 export type { ReloadResultJson } from './serialize.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HttpError } from './http-error.js';
+import { HttpError } from '../errors.js';
 
 /** Body of `POST /units/:name/reload` and `POST /reload`. */
 export interface ReloadBody {
@@ -28,7 +28,7 @@ const MAX_REASON = 500;
 const MAX_KEY = 4096;
 
 function bad(message: string): HttpError {
-  return new HttpError(400, 'bad_request', message);
+  return new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', message);
 }
 
 function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {

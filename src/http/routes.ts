@@ -7,7 +7,7 @@
  * @module
  */
 import type { Scope } from './auth.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../errors.js';
 
 /** Names of the admin routes. */
 export type RouteName = 'units' | 'unit' | 'reloadUnit' | 'rollbackUnit' | 'invalidateUnit' | 'reloadAll' | 'health' | 'ready' | 'metrics';
@@ -97,7 +97,7 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpError(400, 'bad_request', 'request path has an invalid percent-encoding');
+    throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', 'request path has an invalid percent-encoding');
   }
 }
 
@@ -110,7 +110,7 @@ function decodeSegment(segment: string): string {
  * ```
  */
 export function matchRoute(below: string, metricsEnabled: boolean): RouteMatch {
-  const notFound: RouteMatch = { route: null, error: new HttpError(404, 'not_found', 'no such admin route') };
+  const notFound: RouteMatch = { route: null, error: new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such admin route') };
   const raw = below.split('/').slice(1);
   // A trailing slash is tolerated (`/units/`), nothing else is normalized.
   if (raw.length > 1 && raw[raw.length - 1] === '') raw.pop();

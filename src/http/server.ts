@@ -7,15 +7,32 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { hostForUrl, listen } from '../support/listen.js';
-import { createAdminHandler, type AdminHandlerOptions } from './handler.js';
-import { sendJson } from './respond.js';
+import { HttpError } from '../errors.js';
+import { hostForUrl, listen } from '../support/http/listen.js';
+import { sendError } from '../support/http/send.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+import { ADMIN_HANDLER_KEYS, createAdminHandler, type AdminHandlerOptions } from './handler.js';
 
 /** Options of {@link startAdminServer}: the handler's, plus where to listen. */
 export interface AdminServerOptions extends Omit<AdminHandlerOptions, 'host'> {
-  /** Default `127.0.0.1`. */
+  /**
+   * The address to bind. Requests must name it (or `localhost`, `127.0.0.1`, `[::1]`, or an
+   * `allowedHosts` entry) in their `Host` header.
+   * @default '127.0.0.1'
+   * @example
+   * ```ts
+   * host: '::1'
+   * ```
+   */
   host?: string;
-  /** Default 9464; `0` picks a free port. */
+  /**
+   * The port to bind; `0` picks a free port.
+   * @default 9464
+   * @example
+   * ```ts
+   * port: 0
+   * ```
+   */
   port?: number;
 }
 
@@ -45,13 +62,15 @@ export interface AdminServer {
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   if (options === null || typeof options !== 'object') throw new TypeError('Expected `options` to be an object');
+  rejectUnknownKeys('startAdminServer', options, [...ADMIN_HANDLER_KEYS, 'port']);
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`host\` to be a non-empty string, got \`${typeof host}\``);
   const port = options.port ?? 9464;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got ${typeof port === 'number' ? port : `\`${typeof port}\``}`);
   }
-  const handler = createAdminHandler({ ...options, host });
+  const { port: _port, ...handlerOptions } = options;
+  const handler = createAdminHandler({ ...handlerOptions, host });
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const onError = options.onError ?? (() => {});
 
@@ -61,13 +80,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const server = createServer({ connectionsCheckingInterval }, async (req, res) => {
     try {
       if (await handler(req, res)) return;
-      sendJson(res, 404, { error: { code: 'not_found', message: 'not an admin route' } });
+      sendError(res, new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'not an admin route'));
     } catch (error) {
       // The handler answers its own errors; this is a last line of defence, never a crash.
       try {
         onError(error);
       } catch {}
-      sendJson(res, 500, { error: { code: 'internal', message: 'internal error' } });
+      sendError(res, new HttpError(500, 'RELOADKIT_HTTP_INTERNAL', 'internal error'));
     }
   });
   // Whole request (headers + body) must arrive in time; a reload itself may take longer.

@@ -20,3 +20,17 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * Like {@link describeValue}, for places where a string is likely a secret given in the wrong
+ * shape (`auth: process.env.TOKEN`, `tokens: ['s3cret']`): only its length is told, never its text.
+ *
+ * @example
+ * ```ts
+ * describeSecret('hunter2hunter2'); // 'a string of 14 characters'
+ * describeSecret(42);               // '42'
+ * ```
+ */
+export function describeSecret(value: unknown): string {
+  return typeof value === 'string' ? `a string of ${value.length} characters` : describeValue(value);
+}

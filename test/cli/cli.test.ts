@@ -171,12 +171,12 @@ describe('reloadkit CLI', () => {
     ]);
     for (const run of [none, wrong]) {
       assert.equal(run.code, 2);
-      assertOneLineReason(run, /HTTP 401 unauthorized: missing or invalid bearer token/);
+      assertOneLineReason(run, /HTTP 401 RELOADKIT_HTTP_UNAUTHORIZED: missing or invalid bearer token/);
     }
     assert.equal(scope.code, 2);
-    assertOneLineReason(scope, /HTTP 403 forbidden: .*'reload' scope/);
+    assertOneLineReason(scope, /HTTP 403 RELOADKIT_HTTP_FORBIDDEN: .*'reload' scope/);
     assert.equal(unknown.code, 2);
-    assertOneLineReason(unknown, /HTTP 404 unknown_unit: no unit named 'nope'/);
+    assertOneLineReason(unknown, /HTTP 404 RELOADKIT_HTTP_UNKNOWN_UNIT: no unit named 'nope'/);
   });
 
   it('--token-file wins over RELOADKIT_TOKEN; a missing file is a usage error', async () => {

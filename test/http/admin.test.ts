@@ -1,5 +1,5 @@
-// The admin endpoint over real sockets, with a real registry of real units: every status code of
-// DESIGN §4 from a real request, the Allow / WWW-Authenticate / Retry-After headers, the audit
+// The admin endpoint over real sockets, with a real registry of real units: every documented
+// status code from a real request, the Allow / WWW-Authenticate / Retry-After headers, the audit
 // trail of mutating calls, and that no response ever carries a value.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -90,7 +90,7 @@ describe('admin endpoint over a real socket', () => {
     const before = fx.totalLoads();
     const r = await call(admin.url, 'POST', '/units/config/reload', { token: TOKENS.reader, body: {} });
     assert.equal(r.status, 403);
-    assert.equal(r.body.error.code, 'forbidden');
+    assert.equal(r.body.error.code, 'RELOADKIT_HTTP_FORBIDDEN');
     assert.match(r.body.error.message, /'reload' scope/);
     const unknown = await call(admin.url, 'POST', '/units/nope/reload', { token: TOKENS.reader, body: {} });
     assert.equal(unknown.status, 403);
@@ -106,7 +106,7 @@ describe('admin endpoint over a real socket', () => {
       assert.equal(r.status, 404, path);
     }
     const r = await call(admin.url, 'GET', '/units/nope', { token: TOKENS.admin });
-    assert.deepEqual(r.body, { error: { code: 'unknown_unit', message: "no unit named 'nope'" } });
+    assert.deepEqual(r.body, { error: { code: 'RELOADKIT_HTTP_UNKNOWN_UNIT', message: "no unit named 'nope'" } });
   });
 
   it('405 with Allow for a wrong method', async () => {
@@ -128,7 +128,7 @@ describe('admin endpoint over a real socket', () => {
       assert.equal(r.status, 400, body);
     }
     const bad = await call(admin.url, 'POST', '/units/config/reload', { token: TOKENS.admin, body: '{nope' });
-    assert.equal(bad.body.error.code, 'bad_json');
+    assert.equal(bad.body.error.code, 'RELOADKIT_HTTP_BAD_JSON');
     const enc = await call(admin.url, 'GET', '/units/%E0%A4%A', { token: TOKENS.admin });
     assert.equal(enc.status, 400);
     assert.equal(fx.totalLoads(), before);
@@ -148,10 +148,10 @@ describe('admin endpoint over a real socket', () => {
     let received = '';
     socket.on('data', (d) => (received += d.toString()));
     const closed = new Promise((resolve) => socket.on('close', resolve));
-    socket.write(`POST /reloadkit/units/config/reload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.admin}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"rea`);
+    socket.write(`POST /reloadkit/units/config/reload HTTP/1.1\r\nHost: 127.0.0.1:${new URL(admin.url).port}\r\nAuthorization: Bearer ${TOKENS.admin}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"rea`);
     await closed;
     assert.match(received, /^HTTP\/1\.1 408 /);
-    assert.match(received, /request_timeout/);
+    assert.match(received, /RELOADKIT_HTTP_BODY_TIMEOUT/);
   });
 
   it('200 committed reload, audited with actor and reason; 200 unchanged when the hash is equal', async () => {
@@ -228,7 +228,7 @@ describe('admin endpoint over a real socket', () => {
   it('invalidate on a member that is not a cache is 404 not_a_cache', async () => {
     const r = await call(admin.url, 'POST', '/units/config/invalidate', { token: TOKENS.admin, body: { all: true } });
     assert.equal(r.status, 404);
-    assert.equal(r.body.error.code, 'not_a_cache');
+    assert.equal(r.body.error.code, 'RELOADKIT_HTTP_NOT_A_CACHE');
   });
 
   it('/health and /ready answer without auth and name no unit', async () => {
@@ -250,7 +250,7 @@ describe('admin endpoint over a real socket', () => {
     const broken = await call(admin.url, 'GET', '/metrics', { token: TOKENS.reader });
     metricsFail = false;
     assert.equal(broken.status, 500);
-    assert.deepEqual(broken.body, { error: { code: 'internal', message: 'internal error' } });
+    assert.deepEqual(broken.body, { error: { code: 'RELOADKIT_HTTP_INTERNAL', message: 'internal error' } });
     assert.ok(errors.some((e) => e instanceof Error && /exporter broke/.test(e.message)), 'onError was told');
     const alive = await call(admin.url, 'GET', '/health');
     assert.equal(alive.status, 200, 'the server survived');
@@ -274,7 +274,7 @@ describe('rate limit over a real socket', () => {
       const limited = await call(admin.url, 'POST', '/units/config/reload', { token: TOKENS.admin });
       assert.equal(limited.status, 429);
       assert.equal(limited.headers['retry-after'], '2');
-      assert.equal(limited.body.error.code, 'rate_limited');
+      assert.equal(limited.body.error.code, 'RELOADKIT_HTTP_RATE_LIMITED');
       assert.equal(fx.totalLoads(), loads, 'a limited call attempts nothing');
       assert.equal((await call(admin.url, 'POST', '/units/config/reload', { token: TOKENS.reloader })).status, 200, 'per actor');
       assert.equal((await call(admin.url, 'GET', '/units', { token: TOKENS.admin })).status, 200);
@@ -428,7 +428,7 @@ describe('cache members', () => {
       for (const r of [dropped, refreshed, all, status, reload]) assertNoSecret(r.text);
       const rollback = await call(admin.url, 'POST', '/units/users/rollback', { token: TOKENS.admin });
       assert.equal(rollback.status, 404);
-      assert.equal(rollback.body.error.code, 'not_rollbackable');
+      assert.equal(rollback.body.error.code, 'RELOADKIT_HTTP_NOT_ROLLBACKABLE');
     } finally {
       await admin.close();
       await fx.registry.close();

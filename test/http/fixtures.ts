@@ -79,19 +79,24 @@ export interface Answer {
   body: any;
 }
 
-/** One request on a fresh connection. `body` objects are sent as JSON, strings as-is. */
+/**
+ * One request on a fresh connection. `body` objects are sent as JSON, strings as-is. A request
+ * with a body, or with a method other than GET, HEAD and OPTIONS, says `Content-Type:
+ * application/json` unless `contentType` says otherwise (`null`: no content type at all).
+ */
 export function call(
   base: string,
   method: string,
   path: string,
-  { token, body, headers = {} }: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  { token, body, headers = {}, contentType }: { token?: string; body?: unknown; headers?: Record<string, string>; contentType?: string | null } = {},
 ): Promise<Answer> {
   const url = new URL(base + path);
   const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const allHeaders: Record<string, string> = { ...headers };
   if (token !== undefined) allHeaders.authorization = `Bearer ${token}`;
+  const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+  if (contentType !== null && (payload !== undefined || mutating)) allHeaders['content-type'] ??= contentType ?? 'application/json';
   if (payload !== undefined) {
-    allHeaders['content-type'] ??= 'application/json';
     if (allHeaders['transfer-encoding'] === undefined) allHeaders['content-length'] ??= String(Buffer.byteLength(payload));
   }
   return new Promise((resolve, reject) => {

@@ -42,7 +42,7 @@ interface RawAnswer {
   ms: number;
 }
 
-function generator(seed: number, tokens: readonly (string | undefined)[]) {
+function generator(seed: number, tokens: readonly (string | undefined)[], port: number) {
   const rnd = prng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const methods = ['GET', 'GET', 'POST', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'FOO', 'get', 'P@ST', 'M-SEARCH', 'PROPFIND'];
@@ -96,14 +96,24 @@ function generator(seed: number, tokens: readonly (string | undefined)[]) {
     else if (r < 0.16) out.push('X-Bad\tName: 1');
     else if (r < 0.18) out.push(`X-Long: ${'h'.repeat(70_000)}`);
     else if (r < 0.2) out.push('Content-Type: text/plain; charset=utf-16');
+    else if (r < 0.23) out.push(pick(['Origin: http://evil.example', 'Origin: null', `Origin: http://127.0.0.1:${port}`, 'Origin: ::garbage']));
+    else if (r < 0.25) out.push(pick(['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Site: same-site', 'Sec-Fetch-Site: none', 'Sec-Fetch-Site: ☃']));
     return out;
+  };
+  // Mostly a Host naming the server; sometimes a rebinding name, a wrong port or none at all.
+  const host = (): string[] => {
+    const r = rnd();
+    if (r < 0.85) return [pick([`Host: 127.0.0.1:${port}`, `Host: localhost:${port}`, `Host: LOCALHOST.:${port}`])];
+    if (r < 0.9) return [pick([`Host: evil.example:${port}`, 'Host: 127.0.0.1', `Host: 127.0.0.1:${port + 1}`, `Host: [::1]:${port}`])];
+    if (r < 0.95) return [pick(['Host: ', 'Host: a b', `Host: 127.0.0.1:${port}:1`, 'Host: [::1', `Host: user@127.0.0.1:${port}`])];
+    return [];
   };
   const body = (): { headers: string[]; chunks: string[]; delayMs: number } => {
     const r = rnd();
     if (r < 0.3) return { headers: [], chunks: [], delayMs: 0 };
     if (r < 0.45) {
       const json = pick(['{}', '{"reason":"hostile"}', '{"force":true}', '{"to":1}', '{"all":true}', '{"key":"user:1"}', '{"prefix":""}', '{"prefix":"user:","mode":"refresh"}']);
-      return { headers: [`Content-Length: ${Buffer.byteLength(json)}`], chunks: [json], delayMs: 0 };
+      return { headers: [`Content-Length: ${Buffer.byteLength(json)}`, 'Content-Type: application/json'], chunks: [json], delayMs: 0 };
     }
     if (r < 0.55) {
       const bad = pick(['{', '{"reason":', 'null', '[]', '"s"', '1e999', '{"__proto__":{"x":1}}', '\u0000\u0001', '{"reason":"a\\u0000b"}', '{"to":-1}', '\ufeff{}']);
@@ -122,7 +132,8 @@ function generator(seed: number, tokens: readonly (string | undefined)[]) {
     const method = pick(methods);
     const target = path();
     const b = body();
-    const headers = ['Host: 127.0.0.1', ...authHeaders(), ...oddHeaders(), ...b.headers];
+    const headers = [...host(), ...authHeaders(), ...oddHeaders(), ...b.headers];
+    if (rnd() < 0.8) headers.push('Content-Type: application/json');
     if (rnd() < 0.7) headers.push('Connection: close');
     // A few clients send their headers slowly, for longer than the server's timeout.
     const headDelayMs = rnd() < 0.02 ? 120 : undefined;
@@ -233,7 +244,7 @@ describe('hostile input', () => {
     const loads = fx.totalLoads();
     const audits = fx.audit.length;
     const cacheBefore = { cacheLoads, evictions };
-    const answers = await storm(port, generator(0xc0ffee, [undefined, 'wrong-token-0123456789abcdef', TOKENS.reader, TOKENS.reader, TOKENS.reader]), 3000, 24);
+    const answers = await storm(port, generator(0xc0ffee, [undefined, 'wrong-token-0123456789abcdef', TOKENS.reader, TOKENS.reader, TOKENS.reader], port), 3000, 24);
 
     const fiveXX = answers.filter((a) => a.status !== null && a.status >= 500);
     assert.deepEqual(fiveXX, [], 'no 5xx');
@@ -252,12 +263,12 @@ describe('hostile input', () => {
     const answered = answers.filter((a) => a.status !== null);
     assert.ok(answered.length > 2000, `most requests get an HTTP answer (${answered.length}/3000)`);
     const statuses = new Set(answered.map((a) => a.status));
-    for (const s of [400, 401, 403, 404, 405]) assert.ok(statuses.has(s), `status ${s} was exercised: ${[...statuses].join(',')}`);
+    for (const s of [400, 401, 403, 404, 405, 415, 421]) assert.ok(statuses.has(s), `status ${s} was exercised: ${[...statuses].join(',')}`);
     assert.equal((await call(admin.url, 'GET', '/health')).status, 200, 'still serving');
   });
 
   it('with a reload-scoped token: still no 5xx, no hang, and the server stays up', { timeout: 90_000 }, async () => {
-    const answers = await storm(port, generator(0xbadf00d, [TOKENS.admin, TOKENS.reloader]), 600, 16);
+    const answers = await storm(port, generator(0xbadf00d, [TOKENS.admin, TOKENS.reloader], port), 600, 16);
     assert.deepEqual(answers.filter((a) => a.status !== null && a.status >= 500), [], 'no 5xx');
     assert.deepEqual(answers.filter((a) => a.ms >= HANG_MS), [], 'no hang');
     const counts: Record<string, number> = {};

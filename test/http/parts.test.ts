@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { bearerToken, createAuthenticator, isLoopbackHost } from '../../src/http/auth.js';
-import { HttpError } from '../../src/http/http-error.js';
+import { HttpError } from '../../src/errors.js';
 import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from '../../src/http/params.js';
 import { createRateLimiter } from '../../src/http/rate-limit.js';
 import { matchRoute, normalizeBasePath, pathBelow, requestPath } from '../../src/http/routes.js';

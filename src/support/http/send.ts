@@ -1,11 +1,18 @@
 /**
- * Writing JSON responses. Every admin response goes through here so that each one carries the
- * same defensive headers (no caching, no sniffing) and a body that is plain JSON.
+ * Writing JSON responses. Every response of a reloadkit HTTP server goes through here so that
+ * each one carries the same defensive headers (`Cache-Control: no-store`,
+ * `X-Content-Type-Options: nosniff`) and a body that is plain JSON.
  *
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import type { HttpError } from './http-error.js';
+import type { HttpError } from '../../errors.js';
+
+/** Headers every JSON answer carries. */
+export const DEFENSIVE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+});
 
 /**
  * Sends `body` as JSON with `status`. Does nothing if the response was already sent (a client
@@ -22,8 +29,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(payload));
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
+  for (const [name, value] of Object.entries(DEFENSIVE_HEADERS)) res.setHeader(name, value);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.end(payload);
 }
@@ -33,7 +39,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  *
  * @example
  * ```ts
- * sendError(res, new HttpError(404, 'not_found', 'no such route'));
+ * sendError(res, new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such route'));
  * ```
  */
 export function sendError(res: ServerResponse, error: HttpError, extraHeaders: Record<string, string> = {}): void {
