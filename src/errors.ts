@@ -58,7 +58,9 @@ export type ErrorCode =
   | 'RELOADKIT_CLI_UNREACHABLE'
   // ── retiring: split into RELOADKIT_DUPLICATE_NAME, RELOADKIT_CACHE_CHURN and
   //    RELOADKIT_STALE_CONTEXT; removed once the last thrower moved ──
-  | 'RELOADKIT_CONFLICT';
+  | 'RELOADKIT_CONFLICT'
+  // ── MCP server ──
+  | 'RELOADKIT_HTTP_UNAVAILABLE';
 
 /** Where an error happened, for the message prefix. */
 export interface ErrorContext {

@@ -311,16 +311,25 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     async request(what, fn, opts = {}) {
       if (closed) throw new McpError(`${where} closed`, { kind: 'closed' });
       if (!current && connecting) await connecting.catch(() => undefined);
-      const client = connection.client;
       const requestOptions: RequestOptions = { timeout: opts.timeoutMs ?? timeoutMs };
       if (opts.signal) requestOptions.signal = opts.signal;
       inFlight++;
       try {
-        return await fn(client, requestOptions);
-      } catch (error) {
-        const mapped = toMcpError(error, what, where, opts.signal);
-        if (mapped.kind === 'session') lost(client, 'session-lost');
-        throw mapped;
+        for (let attempt = 0; ; attempt++) {
+          const client = connection.client;
+          try {
+            return await fn(client, requestOptions);
+          } catch (error) {
+            const mapped = toMcpError(error, what, where, opts.signal);
+            if (mapped.kind !== 'session') throw mapped;
+            lost(client, 'session-lost');
+            // A 404 on the session id means the server never handled the message: sending it once
+            // more on the new session is safe, for a tool call too.
+            if (attempt > 0) throw mapped;
+            await connecting?.catch(() => undefined);
+            if (closed || current === undefined || current === client) throw mapped;
+          }
+        }
       } finally {
         if (--inFlight === 0) events.emit('idle');
       }

@@ -2,7 +2,7 @@
  * Errors of the MCP adapter: every failed exchange with an MCP server (network, timeout, a lost
  * session, a JSON-RPC error, a tool error, a malformed or oversized answer) is one `McpError` with
  * a stable `code` and a `kind` that says what went wrong. A conflicting conditional update (a stale
- * expected context hash) has code `RELOADKIT_CONFLICT` and carries the service's current hash;
+ * expected context hash) has code `RELOADKIT_STALE_CONTEXT` and carries the service's current hash;
  * everything else `RELOADKIT_PROTOCOL`.
  *
  * @module
@@ -31,7 +31,7 @@ export class McpError extends ReloadkitError {
   readonly contextHash: string | undefined;
 
   constructor(message: string, detail: McpErrorDetail, ctx: ErrorContext = {}) {
-    super(detail.kind === 'conflict' ? 'RELOADKIT_CONFLICT' : 'RELOADKIT_PROTOCOL', message, ctx);
+    super(detail.kind === 'conflict' ? 'RELOADKIT_STALE_CONTEXT' : 'RELOADKIT_PROTOCOL', message, ctx);
     this.kind = detail.kind;
     this.status = detail.status;
     this.serverCode = detail.serverCode;
@@ -50,7 +50,7 @@ export class RolloutError extends ReloadkitError {
   /** The step (percent of traffic) that failed, when a step failed. */
   readonly step: number | undefined;
   constructor(message: string, step: number | undefined, ctx: ErrorContext = {}) {
-    super('RELOADKIT_HEALTH', message, ctx);
+    super('RELOADKIT_ROLLOUT', message, ctx);
     this.step = step;
   }
 }

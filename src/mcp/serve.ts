@@ -5,9 +5,8 @@
  * @module
  */
 import { createServer } from 'node:http';
+import { GUARD_OPTION_KEYS, hostForUrl, isLoopbackHost, listen } from '../support/http/index.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
-import { hostForUrl, listen } from '../support/listen.js';
-import { isLoopback } from './http-front.js';
 import { MCP_PATH, createMcpServer } from './server.js';
 import type { McpServerHandler, McpServerOptions } from './server.js';
 
@@ -34,7 +33,7 @@ export interface StartMcpServerOptions extends McpServerOptions {
   allowUnauthenticated?: boolean;
 }
 
-const KNOWN_KEYS = ['models', 'token', 'allowedHosts', 'allowedOrigins', 'maxBodyBytes', 'loadTimeoutMs', 'maxSessions', 'deploymentId', 'host', 'port', 'allowUnauthenticated'] as const;
+const KNOWN_KEYS = ['models', 'token', ...GUARD_OPTION_KEYS, 'maxBodyBytes', 'loadTimeoutMs', 'maxSessions', 'deploymentId', 'host', 'port', 'allowUnauthenticated'] as const;
 
 export interface RunningMcpServer {
   /** The MCP endpoint, e.g. `http://127.0.0.1:41234/mcp`: pass it to `mcpConnection({ url })`. */
@@ -59,7 +58,7 @@ export async function startMcpServer(options: StartMcpServerOptions): Promise<Ru
   if (typeof options !== 'object' || options === null) throw new TypeError('startMcpServer: expected an options object');
   rejectUnknownKeys('startMcpServer', options, KNOWN_KEYS);
   const { host = '127.0.0.1', port = 0, allowUnauthenticated = false, ...rest } = options;
-  if (rest.token === undefined && !allowUnauthenticated && !isLoopback(host)) {
+  if (rest.token === undefined && !allowUnauthenticated && !isLoopbackHost(host)) {
     throw new TypeError(`startMcpServer: a service on the non-loopback host ${JSON.stringify(host)} needs a \`token\` (or \`allowUnauthenticated: true\`)`);
   }
   const handler = createMcpServer(rest);
@@ -69,7 +68,6 @@ export async function startMcpServer(options: StartMcpServerOptions): Promise<Ru
   server.keepAliveTimeout = 5_000;
   const listening = await listen(server, port, host);
   const { address } = listening;
-  handler.bound(address.address);
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostForUrl(address.address)}:${address.port}${MCP_PATH}`,

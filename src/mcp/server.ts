@@ -14,10 +14,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError as SdkMcpError, SubscribeRequestSchema, UnsubscribeRequestSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { HttpError } from '../errors.js';
+import { GUARD_OPTION_KEYS, bearerToken, createRequestGuard, hasBody, readJsonBody, sendError, tokenDigest, tokenMatches } from '../support/http/index.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
-import { FrontRefusal, requestGuard } from './http-front.js';
 import { ModelServiceError, ModelStates } from './model-state.js';
 import type { ModelImplementation } from './model-state.js';
 import { InferArgs, SetWeightsArgs, TOOLS, UpdateContextArgs, VersionArgs, contextUri, modelUri } from './protocol.js';
@@ -75,7 +76,7 @@ export interface McpServerOptions {
   deploymentId?: string;
 }
 
-const KNOWN_KEYS = ['models', 'token', 'allowedHosts', 'allowedOrigins', 'maxBodyBytes', 'loadTimeoutMs', 'maxSessions', 'deploymentId'] as const;
+const KNOWN_KEYS = ['models', 'token', ...GUARD_OPTION_KEYS, 'maxBodyBytes', 'loadTimeoutMs', 'maxSessions', 'deploymentId'] as const;
 
 /** The handler, plus the service state and lifecycle. */
 export type McpServerHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -85,8 +86,8 @@ export type McpServerHandler = ((req: IncomingMessage, res: ServerResponse) => v
   ready(): Promise<void>;
   /** Open MCP sessions. */
   sessions(): number;
-  /** @internal Called by `startMcpServer` with the bound address, for the Host check. */
-  bound(host: string): void;
+  /** Tool calls and resource reads served, by tool name and URI (names only, never arguments). */
+  stats(): { tools: Record<string, number>; reads: Record<string, number> };
 };
 
 interface Session {
@@ -95,7 +96,7 @@ interface Session {
   subscriptions: Set<string>;
 }
 
-const MAX_JSON_DEPTH = 100;
+const BODY_TIMEOUT_MS = 10_000;
 
 /**
  * Creates the MCP handler of a model service.
@@ -118,9 +119,10 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     if (!Number.isFinite(v) || v <= 0) throw new TypeError(`createMcpServer: \`${name}\` must be a positive number, got ${String(v)}`);
   }
   const states = new ModelStates({ models: options.models, loadTimeoutMs, deploymentId });
-  let boundHost = '127.0.0.1';
-  const guard = requestGuard({ token, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, () => boundHost);
+  const guard = createRequestGuard({ ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const digest = token === undefined ? undefined : tokenDigest(token);
   const sessions = new Map<string, Session>();
+  const stats = { tools: {} as Record<string, number>, reads: {} as Record<string, number> };
   let closed = false;
 
   states.on('changed', (uri) => {
@@ -132,7 +134,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
   function newSession(): Session {
     const server = new McpServer({ name: 'reloadkit-model-service', version: '1.0.0' }, { capabilities: { resources: { subscribe: true, listChanged: true }, tools: {} } });
     const subscriptions = new Set<string>();
-    registerModelService(server, states);
+    registerModelService(server, states, stats);
     server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
       assertKnownUri(states, request.params.uri);
       subscriptions.add(request.params.uri);
@@ -160,24 +162,34 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    guard(req);
+    // Host, Origin, Sec-Fetch-Site and the POST content type first: before auth, before routing.
+    const { preflight, headers } = guard.check(req);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (preflight) {
+      res.writeHead(204).end();
+      return;
+    }
+    if (digest !== undefined && !tokenMatches(bearerToken(req), digest)) {
+      throw new HttpError(401, 'RELOADKIT_HTTP_UNAUTHORIZED', 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+    }
     const url = new URL(req.url ?? '/', 'http://service.invalid');
-    if (url.pathname !== MCP_PATH) throw new FrontRefusal(404, 'NOT_FOUND', `the MCP endpoint is ${MCP_PATH}`);
-    if (closed) throw new FrontRefusal(503, 'CLOSING', 'the service is shutting down');
+    if (url.pathname !== MCP_PATH) throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', `the MCP endpoint is ${MCP_PATH}`);
+    if (closed) throw new HttpError(503, 'RELOADKIT_HTTP_UNAVAILABLE', 'the service is shutting down');
     const header = req.headers['mcp-session-id'];
     const id = Array.isArray(header) ? header[0] : header;
+    const limits = { limit: maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
     if (id !== undefined) {
       const session = sessions.get(id);
-      // An unknown session id is a session this process never had or already ended (a restart): 404 tells the client to start over.
-      if (!session) throw new FrontRefusal(404, 'UNKNOWN_SESSION', 'no such MCP session');
-      const body = req.method === 'POST' ? await readJson(req, maxBodyBytes) : undefined;
+      // An unknown session id is one this process never had or already ended (a restart): 404 tells the client to start over.
+      if (!session) throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such MCP session');
+      const body = req.method === 'POST' ? await readJsonBody(req, limits) : undefined;
       await session.transport.handleRequest(req, res, body);
       return;
     }
-    if (req.method !== 'POST') throw new FrontRefusal(400, 'NO_SESSION', 'an Mcp-Session-Id header is required');
-    const body = await readJson(req, maxBodyBytes);
-    if (!isInitializeRequest(body)) throw new FrontRefusal(400, 'NO_SESSION', 'the first request of a session must be initialize');
-    if (sessions.size >= maxSessions) throw new FrontRefusal(503, 'TOO_MANY_SESSIONS', `at most ${maxSessions} sessions`);
+    if (req.method !== 'POST') throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', 'an Mcp-Session-Id header is required');
+    const body = await readJsonBody(req, limits);
+    if (!isInitializeRequest(body)) throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', 'the first request of a session must be initialize');
+    if (sessions.size >= maxSessions) throw new HttpError(503, 'RELOADKIT_HTTP_UNAVAILABLE', `at most ${maxSessions} sessions`);
     const session = newSession();
     await session.server.connect(session.transport);
     await session.transport.handleRequest(req, res, body);
@@ -189,11 +201,10 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
         res.destroy();
         return;
       }
-      const refusal = error instanceof FrontRefusal ? error : new FrontRefusal(500, 'INTERNAL', 'internal error');
-      const text = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: `${refusal.code}: ${refusal.message}` }, id: null });
-      const closeAfter = refusal.status === 413 || (refusal.status === 415 && !req.complete);
-      res.writeHead(refusal.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...refusal.headers, ...(closeAfter ? { connection: 'close' } : {}) });
-      res.end(text);
+      const http = error instanceof HttpError ? error : new HttpError(500, 'RELOADKIT_HTTP_INTERNAL', 'internal error');
+      // A body we refused to read may still be streaming: close the connection after answering.
+      const closeAfter = !req.complete && hasBody(req);
+      sendError(res, http, closeAfter ? { connection: 'close' } : {});
       if (closeAfter) res.once('finish', () => req.socket.destroySoon?.());
     });
   }
@@ -208,15 +219,13 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     },
     ready: () => states.ready(),
     sessions: () => sessions.size,
-    bound(host: string) {
-      boundHost = host;
-    },
+    stats: () => ({ tools: { ...stats.tools }, reads: { ...stats.reads } }),
   });
 }
 
 function assertKnownUri(states: ModelStates, uri: string): void {
   for (const m of states.names()) if (uri === modelUri(m) || uri === contextUri(m)) return;
-  throw new ModelServiceError('UNKNOWN_RESOURCE', `no resource ${JSON.stringify(uri.slice(0, 200))}`);
+  throw new SdkMcpError(ErrorCode.InvalidParams, `no resource ${JSON.stringify(uri.slice(0, 200))}`);
 }
 
 function json(uri: string, value: unknown): { contents: { uri: string; mimeType: string; text: string }[] } {
@@ -242,85 +251,33 @@ async function guarded(fn: () => Record<string, unknown> | Promise<Record<string
 }
 
 /** Registers the resources and tools of the model service on one session's server. */
-function registerModelService(server: McpServer, states: ModelStates): void {
+function registerModelService(server: McpServer, states: ModelStates, stats: { tools: Record<string, number>; reads: Record<string, number> }): void {
+  const read = (uri: string): void => { stats.reads[uri] = (stats.reads[uri] ?? 0) + 1; };
+  const tool = (name: string): void => { stats.tools[name] = (stats.tools[name] ?? 0) + 1; };
   for (const model of states.names()) {
-    server.registerResource(`model ${model}`, modelUri(model), { description: `versions, states, usage and capabilities of ${model}`, mimeType: 'application/json' }, (uri) => json(uri.href, states.info(model)));
-    server.registerResource(`context of ${model}`, contextUri(model), { description: `the context of ${model} and its hash`, mimeType: 'application/json' }, (uri) => json(uri.href, states.context(model)));
+    server.registerResource(`model ${model}`, modelUri(model), { description: `versions, states, usage and capabilities of ${model}`, mimeType: 'application/json' }, (uri) => { read(uri.href); return json(uri.href, states.info(model)); });
+    server.registerResource(`context of ${model}`, contextUri(model), { description: `the context of ${model} and its hash`, mimeType: 'application/json' }, (uri) => { read(uri.href); return json(uri.href, states.context(model)); });
   }
   server.registerTool(TOOLS.loadVersion, {
     description: 'Starts loading a version; answers at once with its state (LOADING, or READY when already loaded). Subscribe to model://{model} to learn when it is READY or FAILED.',
     inputSchema: VersionArgs,
-  }, ({ model, version }) => guarded(() => states.load(model, version)));
+  }, ({ model, version }) => { tool(TOOLS.loadVersion); return guarded(() => states.load(model, version)); });
   server.registerTool(TOOLS.unloadVersion, {
     description: 'Unloads a version and answers once it is UNAVAILABLE.',
     inputSchema: VersionArgs,
     annotations: { idempotentHint: true, destructiveHint: true },
-  }, ({ model, version }) => guarded(() => states.unload(model, version)));
+  }, ({ model, version }) => { tool(TOOLS.unloadVersion); return guarded(() => states.unload(model, version)); });
   server.registerTool(TOOLS.updateContext, {
     description: 'Replaces the context of a model if expectedHash is its current hash; otherwise answers a conflict carrying the current hash.',
     inputSchema: UpdateContextArgs,
-  }, ({ model, context, expectedHash }) => guarded(() => {
-    const result = states.updateContext(model, context, expectedHash);
-    return result;
-  }).then((r) => (r.structuredContent && (r.structuredContent as { conflict?: boolean }).conflict ? { ...r, isError: true } : r)));
+  }, ({ model, context, expectedHash }) => { tool(TOOLS.updateContext); return guarded(() => states.updateContext(model, context, expectedHash)).then((r) => (r.structuredContent && (r.structuredContent as { conflict?: boolean }).conflict ? { ...r, isError: true } : r)); });
   server.registerTool(TOOLS.setWeights, {
     description: 'Records the traffic split (percent per version) the gateway applies.',
     inputSchema: SetWeightsArgs,
     annotations: { idempotentHint: true },
-  }, ({ model, weights }) => guarded(() => ({ model, weights: states.setWeights(model, weights) })));
+  }, ({ model, weights }) => { tool(TOOLS.setWeights); return guarded(() => ({ model, weights: states.setWeights(model, weights) })); });
   server.registerTool(TOOLS.infer, {
     description: 'Runs one inference on a loaded version.',
     inputSchema: InferArgs,
-  }, ({ model, version, input }, extra) => guarded(() => states.infer(model, version, input, extra.signal) as unknown as Promise<Record<string, unknown>>));
-}
-
-/** Reads a JSON body within `limit` bytes and `MAX_JSON_DEPTH` levels. */
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new FrontRefusal(413, 'BODY_TOO_LARGE', `body exceeds ${limit} bytes`));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const done = (error: FrontRefusal | undefined, value?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData).off('end', onEnd).off('error', onError);
-      if (error) reject(error);
-      else resolve(value);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) done(new FrontRefusal(413, 'BODY_TOO_LARGE', `body exceeds ${limit} bytes`));
-      else chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(new FrontRefusal(400, 'BAD_JSON', `body nests deeper than ${MAX_JSON_DEPTH} levels`));
-      try {
-        done(undefined, JSON.parse(text));
-      } catch {
-        done(new FrontRefusal(400, 'BAD_JSON', 'body is not valid JSON'));
-      }
-    };
-    const onError = (): void => done(new FrontRefusal(400, 'BAD_BODY', 'request body aborted'));
-    req.on('data', onData).on('end', onEnd).on('error', onError);
-  });
-}
-
-/** True when `text` opens more than `limit` nested arrays/objects; strings are skipped. */
-function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
+  }, ({ model, version, input }, extra) => { tool(TOOLS.infer); return guarded(() => states.infer(model, version, input, extra.signal) as unknown as Promise<Record<string, unknown>>); });
 }
