@@ -90,7 +90,7 @@ test('a broken version (a fifth of requests fail) is rolled back before 100%: re
     const record = audit.find((r) => r.action === 'reload');
     assert.equal(record?.outcome, 'rejected');
     assert.equal(record?.stage, 'health');
-    assert.equal(record?.error?.code, 'RELOADKIT_ROLLOUT');
+    assert.equal(record?.error?.code, 'RELOADKIT_HEALTH');
     const metrics = rollout.metrics();
     assert.equal(metrics.stepsFailed, 1);
     assert.ok((metrics.errors.broken ?? 0) >= 2);
