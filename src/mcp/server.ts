@@ -153,6 +153,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
         sessions.delete(id);
       },
       maxRequestBodySize: maxBodyBytes,
+      enableJsonResponse: true,
     });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);

@@ -29,12 +29,12 @@ test('a plain SDK client sees the model service: its tools, its resources, a sub
     const resources = (await sdk.listResources()).resources.map((r) => r.uri).sort();
     assert.deepEqual(resources, ['model://words', 'model://words/context']);
     assert.equal(sdk.getServerCapabilities()?.resources?.subscribe, true);
-    const info = JSON.parse((await sdk.readResource({ uri: 'model://words' })).contents[0]?.text as string);
+    const info = JSON.parse(((await sdk.readResource({ uri: 'model://words' })).contents[0] as { text: string }).text);
     assert.equal(info.versions.find((v: { version: string }) => v.version === 'v1').state, 'READY');
     const updated: string[] = [];
     sdk.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updated.push(n.params.uri); });
     await sdk.subscribeResource({ uri: 'model://words/context' });
-    const ctx = JSON.parse((await sdk.readResource({ uri: 'model://words/context' })).contents[0]?.text as string);
+    const ctx = JSON.parse(((await sdk.readResource({ uri: 'model://words/context' })).contents[0] as { text: string }).text);
     assert.equal(ctx.contextHash, hashValue({ threshold: 0 }));
     const r = await sdk.callTool({ name: 'update_context', arguments: { model: 'words', context: { threshold: 2 }, expectedHash: ctx.contextHash } });
     assert.equal(r.isError, undefined);
