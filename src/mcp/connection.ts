@@ -244,7 +244,10 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     session++;
     client.onerror = (error) => {
       if (current !== client) return;
-      if (error instanceof StreamableHTTPError && error.code === 404) lost(client, 'session-lost');
+      // A 404 ends a session only when there is one: a stateless server may answer the optional event-stream GET 404.
+      if (error instanceof StreamableHTTPError && error.code === 404) {
+        if (sessionIdOf(client) !== undefined) lost(client, 'session-lost');
+      }
       else if (/Maximum reconnection attempts/.test(String((error as Error)?.message))) lost(client, 'stream-lost');
     };
     client.onclose = () => {
@@ -321,7 +324,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
             return await fn(client, requestOptions);
           } catch (error) {
             const mapped = toMcpError(error, what, where, opts.signal);
-            if (mapped.kind !== 'session') throw mapped;
+            if (mapped.kind !== 'session' || sessionIdOf(client) === undefined) throw mapped;
             lost(client, 'session-lost');
             // A 404 on the session id means the server never handled the message: sending it once
             // more on the new session is safe, for a tool call too.

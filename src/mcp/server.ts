@@ -119,7 +119,18 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     if (!Number.isFinite(v) || v <= 0) throw new TypeError(`createMcpServer: \`${name}\` must be a positive number, got ${String(v)}`);
   }
   const states = new ModelStates({ models: options.models, loadTimeoutMs, deploymentId });
-  const guard = createRequestGuard({ ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  // One guard per local port: the server's own loopback origins (a same-origin request, which the
+  // MCP spec's DNS-rebinding rule allows) are allowed besides `allowedOrigins`; any other is refused.
+  const guards = new Map<number, ReturnType<typeof createRequestGuard>>();
+  const guardFor = (port: number): ReturnType<typeof createRequestGuard> => {
+    let guard = guards.get(port);
+    if (!guard) {
+      const own = ['localhost', '127.0.0.1', '[::1]'].map((h) => `http://${h}:${port}`);
+      guard = createRequestGuard({ ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), allowedOrigins: [...(options.allowedOrigins ?? []), ...own] });
+      if (guards.size < 16) guards.set(port, guard);
+    }
+    return guard;
+  };
   const digest = token === undefined ? undefined : tokenDigest(token);
   const sessions = new Map<string, Session>();
   const stats = { tools: {} as Record<string, number>, reads: {} as Record<string, number> };
@@ -164,7 +175,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Host, Origin, Sec-Fetch-Site and the POST content type first: before auth, before routing.
-    const { preflight, headers } = guard.check(req);
+    const { preflight, headers } = guardFor(req.socket.localPort ?? 0).check(req);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (preflight) {
       res.writeHead(204).end();
