@@ -177,6 +177,14 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     // Host, Origin, Sec-Fetch-Site and the POST content type first: before auth, before routing.
     const { preflight, headers } = guardFor(req.socket.localPort ?? 0).check(req);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (headers['Access-Control-Allow-Origin'] !== undefined) {
+      // An allowed browser origin speaks MCP: it needs the session headers and DELETE (ending a session).
+      res.setHeader('Access-Control-Expose-Headers', 'Mcp-Session-Id, Mcp-Protocol-Version');
+      if (preflight) {
+        res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID');
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE');
+      }
+    }
     if (preflight) {
       res.writeHead(204).end();
       return;
