@@ -11,17 +11,30 @@ import { z } from 'zod';
 import type { McpPrompt, McpTool } from './sources.js';
 
 let validator: AjvJsonSchemaValidator | undefined;
+/** Verdicts by schema text: a catalog re-read after a change re-checks only the schemas that changed. */
+const verdicts = new Map<string, string | undefined>();
+const MAX_VERDICTS = 2000;
 
 /** The reason `schema` is not a usable JSON Schema, or undefined. */
 export function jsonSchemaProblem(schema: unknown): string | undefined {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return 'is not an object';
   if ((schema as { type?: unknown }).type !== 'object') return 'must have type "object"';
+  let key: string;
+  try {
+    key = JSON.stringify(schema);
+  } catch {
+    return 'is not serializable JSON';
+  }
+  if (verdicts.has(key)) return verdicts.get(key);
+  let verdict: string | undefined;
   try {
     (validator ??= new AjvJsonSchemaValidator()).getValidator(schema as never);
   } catch (error) {
-    return `is not valid JSON Schema: ${String((error as Error)?.message ?? error).slice(0, 200)}`;
+    verdict = `is not valid JSON Schema: ${String((error as Error)?.message ?? error).slice(0, 200)}`;
   }
-  return undefined;
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string);
+  verdicts.set(key, verdict);
+  return verdict;
 }
 
 const ToolSchema = z.looseObject({ name: z.string().min(1).max(200), inputSchema: z.record(z.string(), z.unknown()) });
