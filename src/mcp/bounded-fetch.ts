@@ -15,7 +15,7 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-function limiter(limit: number, perEvent: boolean): TransformStream<Uint8Array, Uint8Array> {
+function limiter(limit: number, perEvent: boolean, done: () => void): TransformStream<Uint8Array, Uint8Array> {
   let size = 0;
   let last = 0; // last byte of the previous chunk, to see "\n\n" across chunk boundaries
   return new TransformStream({
@@ -26,17 +26,20 @@ function limiter(limit: number, perEvent: boolean): TransformStream<Uint8Array, 
           const c = chunk[i] as number;
           if (c === 0x0a && last === 0x0a) size = 0;
           else if (++size > limit) {
+            done();
             controller.error(new ResponseTooLargeError(limit));
             return;
           }
           if (c !== 0x0d) last = c;
         }
       } else if ((size += chunk.length) > limit) {
+        done();
         controller.error(new ResponseTooLargeError(limit));
         return;
       }
       controller.enqueue(chunk);
     },
+    flush: done,
   });
 }
 
@@ -47,15 +50,34 @@ export function boundedFetch(options: { maxBytes: number; token?: string | undef
     const headers = new Headers(init.headers);
     for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
     if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
-    const response = await fetch(input, { ...init, headers });
+    // The transport passes one long-lived signal to every request; fetch would leave a listener on
+    // it per request until garbage collection. Each request gets its own signal instead, linked to
+    // the transport's by one listener that is removed as soon as the answer is read.
+    const outer = init.signal ?? undefined;
+    const own = new AbortController();
+    const forward = (): void => own.abort(outer?.reason);
+    if (outer?.aborted) own.abort(outer.reason);
+    else outer?.addEventListener('abort', forward, { once: true });
+    const done = (): void => outer?.removeEventListener('abort', forward);
+    let response: Response;
+    try {
+      response = await fetch(input, { ...init, headers, signal: own.signal });
+    } catch (error) {
+      done();
+      throw error;
+    }
     const declared = Number(response.headers.get('content-length'));
     const type = response.headers.get('content-type') ?? '';
     const stream = type.includes('text/event-stream');
     if (!stream && Number.isFinite(declared) && declared > maxBytes) {
+      done();
       await response.body?.cancel().catch(() => undefined);
       throw new ResponseTooLargeError(maxBytes);
     }
-    if (!response.body) return response;
-    return new Response(response.body.pipeThrough(limiter(maxBytes, stream)), { status: response.status, statusText: response.statusText, headers: response.headers });
+    if (!response.body || declared === 0) {
+      done();
+      return response;
+    }
+    return new Response(response.body.pipeThrough(limiter(maxBytes, stream, done)), { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
