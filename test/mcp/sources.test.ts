@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { reloadable } from '../../src/core/unit.js';
 import { ToolCatalogSchema } from '../../src/mcp/catalog-schema.js';
 import { mcpConnection } from '../../src/mcp/connection.js';
@@ -136,5 +137,22 @@ test('a resource source subscribes, re-reads on resources/updated, and re-subscr
     await unit.close();
     await connection.close();
     await server.close();
+  }
+});
+
+test('a local server over stdio: its tools as a unit, re-read on its list_changed', async () => {
+  const script = fileURLToPath(new URL('./stdio-server.ts', import.meta.url));
+  const connection = mcpConnection({ command: process.execPath, args: ['--import', 'tsx', script], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 30_000 });
+  const unit = reloadable({ name: 'local-tools', source: mcpToolsSource(connection), schema: ToolCatalogSchema, retry: false });
+  try {
+    await unit.start();
+    assert.deepEqual(names(unit.get()), ['grow', 't0']);
+    assert.equal(connection.sessionId, undefined, 'stdio has no session id');
+    await connection.request('tools/call grow', (c, o) => c.callTool({ name: 'grow', arguments: {} }, undefined, o));
+    await waitFor(() => unit.get().length === 3, { message: 'the new tool over stdio' });
+    assert.deepEqual(names(unit.get()), ['grow', 't0', 't1']);
+  } finally {
+    await unit.close();
+    await connection.close();
   }
 });
