@@ -225,12 +225,12 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     });
   }
 
-  async function open(reason: SessionEvent['reason'], signal?: AbortSignal): Promise<void> {
+  async function open(reason: SessionEvent['reason'], signal?: AbortSignal, connectTimeoutMs?: number): Promise<void> {
     const client = new Client(options.clientInfo ?? { name: 'reloadkit', version: '1' }, { capabilities: {} });
     for (const method of handlers.keys()) install(client, method);
     const t = transport();
     try {
-      await client.connect(t, { timeout: timeoutMs, ...(signal ? { signal } : {}) });
+      await client.connect(t, { timeout: connectTimeoutMs ?? timeoutMs, ...(signal ? { signal } : {}) });
     } catch (error) {
       await client.close().catch(() => undefined);
       throw toMcpError(error, 'initialize', where, signal);
@@ -307,7 +307,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     async connect(opts = {}) {
       if (closed) throw new McpError(`${where} closed`, { kind: 'closed' });
       if (current) return connection;
-      connecting ??= open('connect', opts.signal).finally(() => { connecting = undefined; });
+      connecting ??= open('connect', opts.signal, opts.timeoutMs).finally(() => { connecting = undefined; });
       await connecting;
       return connection;
     },

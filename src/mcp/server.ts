@@ -63,7 +63,7 @@ export interface McpServerOptions {
    */
   loadTimeoutMs?: number;
   /**
-   * Most concurrent MCP sessions; an `initialize` beyond it is answered 503.
+   * Most concurrent MCP sessions; an `initialize` beyond it ends the least recently used one.
    * @default 1000
    * @example maxSessions: 50
    */
@@ -202,6 +202,9 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
       const session = sessions.get(id);
       // An unknown session id is one this process never had or already ended (a restart): 404 tells the client to start over.
       if (!session) throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such MCP session');
+      // Most recently used last: the eviction below takes the least recently used.
+      sessions.delete(id);
+      sessions.set(id, session);
       const body = req.method === 'POST' ? await readJsonBody(req, limits) : undefined;
       await session.transport.handleRequest(req, res, body);
       return;
@@ -209,7 +212,13 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     if (req.method !== 'POST') throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', 'an Mcp-Session-Id header is required');
     const body = await readJsonBody(req, limits);
     if (!isInitializeRequest(body)) throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', 'the first request of a session must be initialize');
-    if (sessions.size >= maxSessions) throw new HttpError(503, 'RELOADKIT_HTTP_UNAVAILABLE', `at most ${maxSessions} sessions`);
+    if (sessions.size >= maxSessions) {
+      // Clients that vanished without ending their session must not lock everyone out: the least
+      // recently used session goes (its client, if alive, gets 404 and opens a new one).
+      const [oldest, stale] = sessions.entries().next().value as [string, Session];
+      sessions.delete(oldest);
+      void stale.server.close().catch(() => undefined);
+    }
     const session = newSession();
     await session.server.connect(session.transport);
     await session.transport.handleRequest(req, res, body);

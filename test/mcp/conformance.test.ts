@@ -5,7 +5,7 @@
  * `mcpToolsSource`). Only the scenarios that apply run here; docs/mcp.md lists the others and why.
  * The CLI needs Node 22's `fs.globSync`: test/mcp/conformance/register.mjs supplies it on Node 20.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -37,24 +37,31 @@ async function conformance(args: string[]): Promise<{ ok: boolean; out: string }
   }
 }
 
-test('conformance server scenarios that apply pass against the model service MCP server', async () => {
-  const service = await startMcpServer({ models: [wordModel()] });
+let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
+
+before(async () => {
+  service = await startMcpServer({ models: [wordModel()] });
   await service.handler.ready();
-  // The suite reaches the server as `localhost` (the Host a rebinding check compares against).
-  const url = service.url.replace('127.0.0.1', 'localhost');
-  try {
-    for (const scenario of SERVER_SCENARIOS) {
-      const { ok, out } = await conformance(['server', '--url', url, '--scenario', scenario]);
-      assert.ok(ok, `${scenario}:\n${out.slice(-3000)}`);
-    }
-  } finally {
-    await service.close();
+});
+after(async () => {
+  await service?.close();
+});
+
+// One run of the suite's CLI over every server scenario (one process start); the summary has a line per scenario.
+test('conformance server scenarios that apply pass against the model service MCP server', async () => {
+  // The suite reaches the server as \`localhost\` (the Host a rebinding check compares against).
+  const url = (service as NonNullable<typeof service>).url.replace('127.0.0.1', 'localhost');
+  const { out } = await conformance(['server', '--url', url]);
+  const summary = new Map([...out.matchAll(/^[✓✗] ([\w-]+): (\d+) passed, (\d+) failed$/gmu)].map((m) => [m[1] as string, { passed: Number(m[2]), failed: Number(m[3]) }]));
+  for (const scenario of SERVER_SCENARIOS) {
+    const line = summary.get(scenario);
+    assert.ok(line && line.passed > 0 && line.failed === 0, `${scenario}: ${JSON.stringify(line)}\n${out.slice(-3000)}`);
   }
 });
 
-test('conformance client scenarios that apply pass against the adapter', async () => {
-  for (const scenario of CLIENT_SCENARIOS) {
+for (const scenario of CLIENT_SCENARIOS) {
+  test(`conformance client scenario ${scenario} passes against the adapter`, async () => {
     const { ok, out } = await conformance(['client', '--command', `"${process.execPath}" --import tsx "${client}"`, '--scenario', scenario]);
     assert.ok(ok, `${scenario}:\n${out.slice(-3000)}`);
-  }
-});
+  });
+}

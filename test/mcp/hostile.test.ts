@@ -46,9 +46,11 @@ test('a server that answers garbage, oversized or wrong-typed lists, hangs, or d
       pump();
     });
   });
-  const connection = mcpConnection({ url: `${server.url}/mcp`, timeoutMs: 400, maxResponseBytes: 256 * 1024 });
+  // A request that hangs fails after timeoutMs; the initialize may take its time on a loaded machine.
+  const connection = mcpConnection({ url: `${server.url}/mcp`, timeoutMs: 2000, maxResponseBytes: 16 * 1024 });
   const unit = reloadable({ name: 'tools', source: mcpToolsSource(connection), schema: ToolCatalogSchema, retry: false });
   try {
+    await connection.connect({ timeoutMs: 60_000 });
     await unit.start();
     const kinds: Record<string, string | undefined> = {};
     for (const m of ['garbage', 'wrong', 'huge', 'hang', 'drop'] as const) {
@@ -159,4 +161,26 @@ test('a refused connection and a tool error are clear McpErrors', async () => {
   }
   const dead = modelServiceClient({ url: service.url });
   await assert.rejects(dead.getModel('words'), (e: unknown) => e instanceof McpError && e.kind === 'network' && /initialize failed/.test(e.message));
+});
+
+test('sessions are capped: beyond maxSessions the least recently used session ends, and its client opens a new one', async () => {
+  const service = await startMcpServer({ models: [wordModel()], maxSessions: 2 });
+  await service.handler.ready();
+  const clients = [0, 1, 2].map(() => modelServiceClient({ url: service.url, reconnectDelayMs: 20, maxReconnectDelayMs: 200 }));
+  try {
+    await clients[0]!.getModel('words');
+    await clients[1]!.getModel('words');
+    await clients[1]!.getModel('words');
+    assert.equal(service.handler.sessions(), 2);
+    await clients[2]!.getModel('words'); // evicts client 0's session, the least recently used
+    assert.equal(service.handler.sessions(), 2);
+    const first = clients[0]!.connection.session;
+    // Client 0's next call meets a 404, opens a new session and is sent again there.
+    assert.equal((await clients[0]!.getModel('words')).name, 'words');
+    assert.equal(clients[0]!.connection.session, first + 1);
+    assert.equal(service.handler.sessions(), 2);
+  } finally {
+    await Promise.all(clients.map((c) => c.connection.close()));
+    await service.close();
+  }
 });
