@@ -15,31 +15,49 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-function limiter(limit: number, perEvent: boolean, done: () => void): TransformStream<Uint8Array, Uint8Array> {
+/** `body`, failing once it exceeds `limit` bytes (per event when `perEvent`); `done` runs once it ended either way. */
+function bounded(body: ReadableStream<Uint8Array>, limit: number, perEvent: boolean, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
   let size = 0;
   let last = 0; // last byte of the previous chunk, to see "\n\n" across chunk boundaries
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (perEvent) {
-        // Bytes since the last blank line (the end of an event).
-        for (let i = 0; i < chunk.length; i++) {
-          const c = chunk[i] as number;
-          if (c === 0x0a && last === 0x0a) size = 0;
-          else if (++size > limit) {
-            done();
-            controller.error(new ResponseTooLargeError(limit));
-            return;
-          }
-          if (c !== 0x0d) last = c;
-        }
-      } else if ((size += chunk.length) > limit) {
+  const over = (chunk: Uint8Array): boolean => {
+    if (!perEvent) return (size += chunk.length) > limit;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i] as number;
+      // Bytes since the last blank line (the end of an event).
+      if (c === 0x0a && last === 0x0a) size = 0;
+      else if (++size > limit) return true;
+      if (c !== 0x0d) last = c;
+    }
+    return false;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
         done();
-        controller.error(new ResponseTooLargeError(limit));
+        controller.error(error);
         return;
       }
-      controller.enqueue(chunk);
+      if (next.done) {
+        done();
+        controller.close();
+        return;
+      }
+      if (over(next.value)) {
+        done();
+        controller.error(new ResponseTooLargeError(limit));
+        void reader.cancel().catch(() => undefined);
+        return;
+      }
+      controller.enqueue(next.value);
     },
-    flush: done,
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
   });
 }
 
@@ -66,7 +84,9 @@ export function boundedFetch(options: { maxBytes: number; token?: string | undef
       done();
       throw error;
     }
-    const declared = Number(response.headers.get('content-length'));
+    const length = response.headers.get('content-length');
+    // No header is no declaration (Number(null) would read as 0).
+    const declared = length === null ? Number.NaN : Number(length);
     const type = response.headers.get('content-type') ?? '';
     const stream = type.includes('text/event-stream');
     if (!stream && Number.isFinite(declared) && declared > maxBytes) {
@@ -78,6 +98,6 @@ export function boundedFetch(options: { maxBytes: number; token?: string | undef
       done();
       return response;
     }
-    return new Response(response.body.pipeThrough(limiter(maxBytes, stream, done)), { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(bounded(response.body, maxBytes, stream, done), { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }

@@ -7,35 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startMcpServer } from '../../src/mcp/serve.js';
 import { wordModel } from './fixtures.js';
-
-const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-const cli = join(dirname(require.resolve('@modelcontextprotocol/conformance/package.json')), 'dist', 'index.js');
-const register = fileURLToPath(new URL('./conformance/register.mjs', import.meta.url));
-const client = fileURLToPath(new URL('./conformance/client.ts', import.meta.url));
-
-/** The server scenarios that apply to a model service (the others need the suite's reference fixtures). */
-export const SERVER_SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'tools-call-error', 'server-sse-multiple-streams', 'resources-list', 'dns-rebinding-protection'];
-/** The client scenarios that apply to the adapter (no OAuth, no elicitation). */
-export const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'sse-retry'];
-
-async function conformance(args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', register, cli, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-    const out = stdout + stderr;
-    return { ok: !/FAILED|\b[1-9]\d* failed/.test(out), out };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, out: `${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+import { SERVER_SCENARIOS, conformance } from './conformance/run.js';
 
 let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
 
@@ -59,9 +33,3 @@ test('conformance server scenarios that apply pass against the model service MCP
   }
 });
 
-for (const scenario of CLIENT_SCENARIOS) {
-  test(`conformance client scenario ${scenario} passes against the adapter`, async () => {
-    const { ok, out } = await conformance(['client', '--command', `"${process.execPath}" --import tsx "${client}"`, '--scenario', scenario]);
-    assert.ok(ok, `${scenario}:\n${out.slice(-3000)}`);
-  });
-}
