@@ -3,7 +3,8 @@
  * the model's context in sync through `modelContext`. Admin routes change the target version or
  * the context; each change runs through the reloadable pipeline (canary steps, hash confirmation).
  *
- * Env: MCP_URL (the model service's MCP endpoint, e.g. http://127.0.0.1:8080/mcp), MCP_TOKEN, PORT (default 0). Prints `gateway listening on <url>`.
+ * Env: STEPS (canary percents, default 5,25,50,100), MIN_REQUESTS (canary requests per step, default 40),
+ * STEP_TIMEOUT_MS (default 60000), MCP_URL (the model service's MCP endpoint, e.g. http://127.0.0.1:8080/mcp), MCP_TOKEN, PORT (default 0). Prints `gateway listening on <url>`.
  *
  *   POST /analyze          { text }           → { version, output }
  *   POST /admin/rollout    { version }        → ReloadResult + step reports
@@ -33,7 +34,7 @@ const rollout = modelRollout({
   client,
   model: 'sentiment',
   load: () => targetVersion,
-  steps: [5, 25, 50, 100],
+  steps: (process.env.STEPS ?? '5,25,50,100').split(',').map(Number),
   minRequests: Number(process.env.MIN_REQUESTS ?? 40),
   maxErrorRate: 0.05,
   maxLatencyMs: 500,

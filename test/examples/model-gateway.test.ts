@@ -94,7 +94,7 @@ test('model gateway: a service process and a gateway process under continuous tr
   let direct: ReturnType<typeof modelServiceClient> | undefined;
   try {
     await waitFor(() => service?.lines.some((l) => l.includes('service listening on')), { timeoutMs: 45_000, message: 'service process ready' });
-    gateway = startProcess('gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}/mcp`, MCP_TOKEN: TOKEN, PORT: '0', MIN_REQUESTS: '20', STEP_TIMEOUT_MS: '300000' });
+    gateway = startProcess('gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}/mcp`, MCP_TOKEN: TOKEN, PORT: '0', MIN_REQUESTS: '20', STEPS: '25,50,100', STEP_TIMEOUT_MS: '300000' });
     const gw = gateway;
     const listening = await waitFor(() => gw.lines.map((l) => /listening on (http:\/\/\S+)/.exec(l)?.[1]).find(Boolean), { timeoutMs: 45_000, message: 'gateway process ready' });
     const models = modelServiceClient({ url: `http://127.0.0.1:${servicePort}/mcp`, token: TOKEN, reconnectDelayMs: 20, maxReconnectDelayMs: 500 });
@@ -107,7 +107,7 @@ test('model gateway: a service process and a gateway process under continuous tr
     const rollout = await call(`${listening}/admin/rollout`, 'POST', { version: 'v2' });
     assert.equal(rollout.status, 200, JSON.stringify(rollout.json.result));
     assert.equal(rollout.json.result.status, 'committed');
-    assert.deepEqual(rollout.json.steps.map((s: { percent: number; passed: boolean }) => [s.percent, s.passed]), [[5, true], [25, true], [50, true], [100, true]], `gateway log:\n${gw.lines.join('\n')}`);
+    assert.deepEqual(rollout.json.steps.map((s: { percent: number; passed: boolean }) => [s.percent, s.passed]), [[25, true], [50, true], [100, true]], `gateway log:\n${gw.lines.join('\n')}`);
     assert.equal(rollout.json.live, 'v2');
     const onV2 = t.byVersion.v2 ?? 0;
     await waitFor(() => (t.byVersion.v2 ?? 0) > onV2 + 20, { message: 'traffic on v2 after the commit' });
@@ -156,7 +156,7 @@ test('model gateway: a service process and a gateway process under continuous tr
     let killedAfterFirstStep = false;
     gw.onLine = (line) => {
       // Killed as soon as the gateway logs that the first step passed: the rollout is in flight.
-      if (/step +5% v2: .*pass/.test(line)) {
+      if (/step +25% v2: .*pass/.test(line)) {
         gw.onLine = undefined;
         killedAfterFirstStep = svc.child.kill('SIGKILL');
       }
@@ -166,8 +166,8 @@ test('model gateway: a service process and a gateway process under continuous tr
     assert.equal(killed.status, 422);
     assert.equal(killed.json.result.status, 'rejected');
     assert.equal(killed.json.result.stage, 'health');
-    // The next step sees only failures (which one depends on how fast the kill lands: 25 % nearly always).
-    assert.match(killed.json.result.error.message, /canary sentiment@v2 failed at (25|50|100)%/);
+    // The next step sees only failures (which one depends on how fast the kill lands: 50 % nearly always).
+    assert.match(killed.json.result.error.message, /canary sentiment@v2 failed at (50|100)%/);
     assert.equal(killed.json.live, 'v1', 'the gateway keeps the old version');
     const after = (await call(`${listening}/admin/status`, 'GET')).json;
     assert.equal(after.rollout.lastAttempt.outcome, 'rejected');
