@@ -10,7 +10,7 @@ import { modelRollout } from '../../src/mcp/rollout.js';
 import { freePort, waitFor } from '../helpers/wait.js';
 import { startTraffic } from './traffic.js';
 
-const quick = { minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 2000, stepTimeoutMs: 20_000, retry: false as const };
+const quick = { minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 60_000, stepTimeoutMs: 20_000, retry: false as const };
 
 async function spawnService(port: number): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('../../examples/model-gateway/service.ts', import.meta.url));

@@ -13,8 +13,9 @@ import { wordModel } from './fixtures.js';
 import { startTraffic } from './traffic.js';
 
 // Wide steps and small samples: each step needs a few dozen requests, so a loaded machine still
-// gathers them well inside the step timeout (what is judged is the count, never the speed).
-const quick = { steps: [20, 50, 100], minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 2000, stepTimeoutMs: 20_000, retry: false as const };
+// gathers them well inside the step timeout; the latency bound is out of reach except where a test
+// sets its own (what is judged is the count, never the machine's speed).
+const quick = { steps: [20, 50, 100], minRequests: 12, maxErrorRate: 0.05, maxLatencyMs: 60_000, stepTimeoutMs: 20_000, retry: false as const };
 
 test('a canary rollout under continuous traffic: every step passes, zero failed requests, old version unloaded; rollback re-promotes', async () => {
   const service = await startMcpServer({ models: [wordModel()] });
