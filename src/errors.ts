@@ -261,24 +261,35 @@ export class AbortedError extends ReloadkitError {
 /** The HTTP error codes (see {@link HttpError}). */
 export type HttpErrorCode = Extract<ErrorCode, `RELOADKIT_HTTP_${string}`>;
 
+/** What an {@link HttpError} adds to its answer's body besides `code` and `message`. */
+export interface HttpErrorBody {
+  /** Put in `error.issues` (e.g. the schema problems of a 422). */
+  issues?: readonly ValidationIssue[];
+  /** Top-level fields of the body next to `error` (e.g. `contextHash` on a 412). Never a value or a secret. */
+  fields?: Readonly<Record<string, unknown>>;
+}
+
 /**
  * An HTTP answer as an error, for every reloadkit HTTP server: a `status`, a stable `code`, a
- * message safe to show any caller (never a value, a secret or a stack) and optional response
- * headers. A reloadkit error of another kind may be answered through it with its own code (e.g. a
- * reload of a closed unit: 409 `RELOADKIT_CLOSED`).
+ * message safe to show any caller (never a value, a secret or a stack), optional response
+ * headers and body additions. A reloadkit error of another kind may be answered through it with
+ * its own code (e.g. a reload of a closed unit: 409 `RELOADKIT_CLOSED`).
  *
  * @example
  * ```ts
  * throw new HttpError(404, 'RELOADKIT_HTTP_UNKNOWN_UNIT', "no unit named 'db'");
+ * throw new HttpError(405, 'RELOADKIT_HTTP_METHOD_NOT_ALLOWED', 'use POST', { Allow: 'POST' });
  * ```
  */
 export class HttpError extends ReloadkitError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  readonly body: Readonly<HttpErrorBody>;
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}, body: HttpErrorBody = {}) {
     super(code, message);
     this.status = status;
     this.headers = headers;
+    this.body = body;
   }
 }
 
@@ -313,7 +324,8 @@ export class ClientError extends ReloadkitError {
 /**
  * Serializes any error to `{ code, message }` without leaking its payload. An error reloadkit did
  * not make has code `RELOADKIT_UNKNOWN` (its own `code`, an errno or a library's, is not a
- * reloadkit code and stays on the error object).
+ * reloadkit code and stays on the error object). An error carrying a `RELOADKIT_*` code keeps it
+ * even when it is not an instance of this copy's class (a second copy of the package).
  *
  * @example
  * ```ts
@@ -322,5 +334,8 @@ export class ClientError extends ReloadkitError {
  */
 export function errorInfo(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof ReloadkitError) return { code: error.code, message: error.message };
-  return { code: 'RELOADKIT_UNKNOWN', message: error instanceof Error ? error.message : String(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^RELOADKIT_[A-Z0-9_]+$/.test(code)) return { code: code as ErrorCode, message };
+  return { code: 'RELOADKIT_UNKNOWN', message };
 }

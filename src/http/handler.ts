@@ -26,6 +26,7 @@ import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from './param
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { isProbe, matchRoute, normalizeBasePath, pathBelow, requestPath, type RouteSpec } from './routes.js';
 import { invalidationJson, resultJson } from './serialize.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** What the handler needs of a registry (`createRegistry()` provides it). */
 export interface AdminRegistry {
@@ -146,7 +147,7 @@ const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="reloadkit"' };
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${typeof value === 'number' ? value : `\`${typeof value}\``}`);
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -4,18 +4,50 @@
  *
  * @module
  */
+import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimitOptions {
-  /** Bucket size: calls allowed at once. Default 20. */
+  /**
+   * Bucket size: calls allowed at once.
+   * @default 20
+   * @example
+   * ```ts
+   * burst: 5
+   * ```
+   */
   burst?: number;
-  /** Tokens added per second. Default 5. */
+  /**
+   * Tokens added per second.
+   * @default 5
+   * @example
+   * ```ts
+   * refillPerSecond: 0.5 // one call every two seconds once the burst is spent
+   * ```
+   */
   refillPerSecond?: number;
-  /** Injectable time source (ms), for tests. Default `Date.now`. */
+  /**
+   * Injectable time source (ms), for tests.
+   * @default { now: Date.now }
+   * @example
+   * ```ts
+   * clock: { now: () => 0 } // frozen: buckets never refill
+   * ```
+   */
   clock?: { now(): number };
-  /** Buckets kept at most; full buckets are forgotten first. Default 10,000. */
+  /**
+   * Buckets kept at most; full buckets are forgotten first.
+   * @default 10000
+   * @example
+   * ```ts
+   * maxActors: 1_000
+   * ```
+   */
   maxActors?: number;
 }
+
+const RATE_LIMIT_KEYS = ['burst', 'refillPerSecond', 'clock', 'maxActors'];
 
 /** The verdict for one call. */
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -32,7 +64,7 @@ interface Bucket {
 
 function positive(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`Expected \`rateLimit.${name}\` to be a positive finite number, got ${typeof value === 'number' ? value : `\`${typeof value}\``}`);
+    throw new TypeError(`Expected \`rateLimit.${name}\` to be a positive finite number, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -48,6 +80,8 @@ function positive(value: unknown, name: string): number {
  * ```
  */
 export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected \`rateLimit\` to be an object or false, got ${describeValue(options)}`);
+  rejectUnknownKeys('rateLimit', options, RATE_LIMIT_KEYS);
   const burst = positive(options.burst ?? 20, 'burst');
   const refill = positive(options.refillPerSecond ?? 5, 'refillPerSecond');
   const maxActors = positive(options.maxActors ?? 10_000, 'maxActors');

@@ -8,6 +8,7 @@
  */
 import type { Scope } from './auth.js';
 import { HttpError } from '../errors.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Names of the admin routes. */
 export type RouteName = 'units' | 'unit' | 'reloadUnit' | 'rollbackUnit' | 'invalidateUnit' | 'reloadAll' | 'health' | 'ready' | 'metrics';
@@ -50,7 +51,7 @@ export type RouteMatch = { route: RouteSpec; unit?: string } | { route: null; er
  */
 export function normalizeBasePath(basePath: unknown): string {
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s%]/.test(basePath) || basePath.includes('//')) {
-    throw new TypeError(`Expected \`basePath\` to be a path starting with '/' without '?', '#', '%', '//' or spaces, got ${typeof basePath === 'string' ? `'${basePath}'` : `\`${typeof basePath}\``}`);
+    throw new TypeError(`Expected \`basePath\` to be a path starting with '/' without '?', '#', '%', '//' or spaces, got ${describeValue(basePath)}`);
   }
   return basePath.replace(/\/+$/, '');
 }

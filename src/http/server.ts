@@ -12,6 +12,7 @@ import { hostForUrl, listen } from '../support/http/listen.js';
 import { sendError } from '../support/http/send.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
 import { ADMIN_HANDLER_KEYS, createAdminHandler, type AdminHandlerOptions } from './handler.js';
+import { describeValue } from '../support/describe-value.js';
 
 /** Options of {@link startAdminServer}: the handler's, plus where to listen. */
 export interface AdminServerOptions extends Omit<AdminHandlerOptions, 'host'> {
@@ -64,10 +65,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (options === null || typeof options !== 'object') throw new TypeError('Expected `options` to be an object');
   rejectUnknownKeys('startAdminServer', options, [...ADMIN_HANDLER_KEYS, 'port']);
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`host\` to be a non-empty string, got \`${typeof host}\``);
+  if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`host\` to be a non-empty string, got ${describeValue(host)}`);
   const port = options.port ?? 9464;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got ${typeof port === 'number' ? port : `\`${typeof port}\``}`);
+    throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got ${describeValue(port)}`);
   }
   const { port: _port, ...handlerOptions } = options;
   const handler = createAdminHandler({ ...handlerOptions, host });

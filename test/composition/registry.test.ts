@@ -120,10 +120,10 @@ test('registry audit: jsonlAudit lines carry actor, reason, outcome and hash —
     await rm(dir, { recursive: true, force: true });
   });
   const secret = 'hunter2-do-not-log';
-  const db = unitWith('db', { password: secret, host: 'db1' });
+  const db = unitWith('db', { password: secret, host: 'replica-west.internal' });
   registry.add(db.unit);
   await registry.start();
-  db.source.set({ password: `${secret}-rotated`, host: 'db1' });
+  db.source.set({ password: `${secret}-rotated`, host: 'replica-west.internal' });
   await registry.reloadAll({ actor: 'alice', reason: 'rotate password' });
   await registry.reloadAll({ actor: 'bob', reason: 'no-op' });
   db.source.failNext(1, new Error('connection refused'));
@@ -147,7 +147,7 @@ test('registry audit: jsonlAudit lines carry actor, reason, outcome and hash —
   assert.equal(records[3]!.stage, 'load');
   assert.equal(typeof records[3]!.error?.code, 'string');
   assert.ok(!text.includes(secret), 'no secret in the audit trail');
-  assert.ok(!text.includes('db1'), 'no config value in the audit trail');
+  assert.ok(!text.includes('replica-west'), 'no config value in the audit trail');
 });
 
 test('registry audit: a failing jsonlAudit sink surfaces as error events and never blocks reloads', async (t) => {

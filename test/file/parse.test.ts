@@ -9,6 +9,8 @@ const fail = (text: string): JsonSyntaxError => {
     parseJson(Buffer.from(text), 'conf/config.json');
   } catch (error) {
     assert.ok(error instanceof JsonSyntaxError);
+    assert.equal(error.code, 'RELOADKIT_JSON_SYNTAX');
+    assert.equal(error.stage, 'load');
     return error;
   }
   assert.fail('expected a JsonSyntaxError');

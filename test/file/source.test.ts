@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LoadError } from '../../src/errors.js';
 import { directorySource, fileSource, FileReadError, JsonSyntaxError } from '../../src/file/index.js';
 import type { Hint } from '../../src/types.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -35,13 +36,19 @@ test('read(): JSON by extension, text otherwise, clear errors for missing files 
   const missing = join(dir, 'missing.json');
   await assert.rejects(fileSource(missing).read({ signal }), (error: unknown) => {
     assert.ok(error instanceof FileReadError);
-    assert.equal(error.code, 'ENOENT');
+    assert.ok(error instanceof LoadError, 'a file read error is a load error');
+    assert.equal(error.code, 'RELOADKIT_FILE_READ');
+    assert.equal(error.errno, 'ENOENT');
+    assert.equal(error.syscall, 'open');
+    assert.equal(error.path, missing);
     assert.equal(error.message, `cannot read ${missing}: no such file or directory (missing, deleted or not yet created) (ENOENT)`);
     return true;
   });
-  await assert.rejects(fileSource(dir).read({ signal }), { code: 'EISDIR' });
+  await assert.rejects(fileSource(dir).read({ signal }), { code: 'RELOADKIT_FILE_READ', errno: 'EISDIR' });
   await assert.rejects(fileSource(join(dir, 'bad.json')).read({ signal }), (error: unknown) => {
     assert.ok(error instanceof JsonSyntaxError);
+    assert.ok(error instanceof LoadError, 'a JSON syntax error is a load error');
+    assert.deepEqual({ code: error.code, line: error.line, column: error.column }, { code: 'RELOADKIT_JSON_SYNTAX', line: 1, column: 10 });
     assert.equal(error.message, `invalid JSON in ${join(dir, 'bad.json')} at line 1, column 10: unexpected end of input`);
     return true;
   });
@@ -128,7 +135,7 @@ test('directorySource: a plain directory, a missing directory, and a hint per sw
   await writeFile(join(plain, 'HOST'), 'db');
   await mkdir(join(plain, 'nested'));
   assert.deepEqual(await directorySource(plain).read({ signal }), { HOST: 'db' });
-  await assert.rejects(directorySource(join(dir, 'nope')).read({ signal }), { code: 'ENOENT', message: /cannot read .*nope: no such file/ });
+  await assert.rejects(directorySource(join(dir, 'nope')).read({ signal }), { code: 'RELOADKIT_FILE_READ', errno: 'ENOENT', message: /cannot read .*nope: no such file/ });
 
   const volume = join(dir, 'volume');
   await mkdir(volume);

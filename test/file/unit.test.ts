@@ -373,7 +373,7 @@ test('stopping the unit closes every watcher: the process exits on its own', asy
 });
 
 test(
-  'a unit whose file went missing reports `degraded` until it returns (DESIGN §3, issue 4)',
+  'a unit whose file went missing reports `degraded` until it returns',
   async (t) => {
     const { file } = await versionedFile(t);
     const u = await startUnit(fileSource(file, { debounceMs: DEBOUNCE_MS }), Versioned, t);

@@ -52,6 +52,20 @@ async function conformance(fx: Fixture, base: string, origin: string): Promise<v
   assert.equal((await call(base, 'GET', '/health')).status, 200);
   const own = await call(origin, 'GET', '/hello');
   assert.deepEqual(own.body, { hello: 'world' }, "the app's own routes still work");
+
+  // The browser defence on the admin routes, and only there (the app owns its other routes).
+  const loads = fx.totalLoads();
+  const generation = fx.units.get('config')!.current!.id;
+  const simple = await call(base, 'POST', '/units/config/reload', { token: TOKENS.admin, body: '{}', contentType: 'text/plain' });
+  assert.equal(simple.status, 415, simple.text);
+  assert.equal((await call(base, 'POST', '/units/config/reload', { token: TOKENS.admin, contentType: null })).status, 415);
+  const rebound = await call(base, 'GET', '/units', { token: TOKENS.reader, headers: { host: 'evil.example' } });
+  assert.equal(rebound.status, 421);
+  assert.equal((await call(origin, 'GET', '/hello', { headers: { host: 'evil.example' } })).status, 200, "the app's own Host policy is untouched");
+  assert.equal((await call(base, 'POST', '/units/config/reload', { token: TOKENS.admin, body: {}, headers: { origin: 'http://evil.example' } })).status, 403);
+  assert.equal((await call(base, 'GET', '/units', { token: TOKENS.reader, headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);
+  assert.equal(fx.totalLoads(), loads, 'no refused request loaded');
+  assert.equal(fx.units.get('config')!.current!.id, generation);
 }
 
 describe('express middleware', () => {
@@ -83,6 +97,21 @@ describe('express middleware', () => {
     await conformance(fx, `${origin}/reloadkit`, origin);
     const echo = await call(origin, 'POST', '/echo', { body: { a: 1 } });
     assert.deepEqual(echo.body, { a: 1 }, 'the app’s body parser still sees its bodies');
+  });
+
+  it("allowedHosts: 'any' leaves Host to the application, the other checks stay", async () => {
+    const app = express();
+    app.use(expressAdmin({ registry: fx.registry, auth: AUTH, allowedHosts: 'any' }));
+    const own = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => own.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(own.address() as AddressInfo).port}/reloadkit`;
+      assert.equal((await call(base, 'GET', '/units', { token: TOKENS.reader, headers: { host: 'public.example.com' } })).status, 200);
+      assert.equal((await call(base, 'GET', '/units', { token: TOKENS.reader, headers: { host: 'public.example.com', origin: 'http://evil.example' } })).status, 403);
+      assert.equal((await call(base, 'POST', '/units/config/reload', { token: TOKENS.admin, body: '{}', contentType: 'text/plain' })).status, 415);
+    } finally {
+      await close(own);
+    }
   });
 
   it('works mounted under a path after a body parser', async () => {

@@ -96,6 +96,7 @@ describe('auth', () => {
 describe('rate limit', () => {
   it('allows a burst, then refills at the configured rate, per actor', () => {
     let now = 1_000_000;
+    assert.throws(() => createRateLimiter({ brust: 3 } as never), /rateLimit: unknown option `brust`; did you mean `burst`\?/);
     const limiter = createRateLimiter({ burst: 3, refillPerSecond: 2, clock: { now: () => now } });
     for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take('a'), { ok: true });
     assert.deepEqual(limiter.take('a'), { ok: false, retryAfterSeconds: 1 });

@@ -102,12 +102,13 @@ export function bearerToken(req: IncomingMessage): string | undefined {
  * ```
  */
 export function checkScopes<S extends string>(scopes: unknown, allowed: readonly S[], where: string): readonly S[] {
-  const list = allowed.map((s) => `'${s}'`).join(' | ');
+  const quoted = allowed.map((s) => `'${s}'`);
+  const anyOf = quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : (quoted[0] ?? 'nothing');
   if (!Array.isArray(scopes) || scopes.length === 0) {
-    throw new TypeError(`Expected \`${where}.scopes\` to be a non-empty array of ${list}, got ${describeValue(scopes)}`);
+    throw new TypeError(`Expected \`${where}.scopes\` to be a non-empty array of ${quoted.join(' | ')}, got ${describeValue(scopes)}`);
   }
   for (const scope of scopes) {
-    if (!allowed.includes(scope as S)) throw new TypeError(`Expected every entry of \`${where}.scopes\` to be ${list}, got ${describeValue(scope)}`);
+    if (!allowed.includes(scope as S)) throw new TypeError(`Expected every entry of \`${where}.scopes\` to be ${anyOf}, got ${describeValue(scope)}`);
   }
   return Object.freeze([...(scopes as S[])]);
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { HttpError, type HttpErrorCode } from '../../errors.js';
+export { HttpError, type HttpErrorBody, type HttpErrorCode } from '../../errors.js';
 export { DEFAULT_MAX_JSON_DEPTH, hasBody, jsonDepth, parseJsonObject, readJsonBody, type BodyLimits } from './body.js';
 export {
   bearerToken,

@@ -35,7 +35,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * Sends an {@link HttpError} as `{ error: { code, message } }` with its headers.
+ * Sends an {@link HttpError} as `{ error: { code, message, issues? }, ...fields }` with its headers.
  *
  * @example
  * ```ts
@@ -43,5 +43,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * ```
  */
 export function sendError(res: ServerResponse, error: HttpError, extraHeaders: Record<string, string> = {}): void {
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, { ...error.headers, ...extraHeaders });
+  const { issues, fields } = error.body;
+  const body = { ...fields, error: issues === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, issues } };
+  sendJson(res, error.status, body, { ...error.headers, ...extraHeaders });
 }
