@@ -58,9 +58,7 @@ export type ErrorCode =
   | 'RELOADKIT_CLI_UNREACHABLE'
   // ── retiring: split into RELOADKIT_DUPLICATE_NAME, RELOADKIT_CACHE_CHURN and
   //    RELOADKIT_STALE_CONTEXT; removed once the last thrower moved ──
-  | 'RELOADKIT_CONFLICT'
-  // ── MCP server ──
-  | 'RELOADKIT_HTTP_UNAVAILABLE';
+  | 'RELOADKIT_CONFLICT';
 
 /** Where an error happened, for the message prefix. */
 export interface ErrorContext {

@@ -7,12 +7,11 @@
  * @module
  */
 
-/** The error a capped body fails with (the SDK reports it as a transport error). */
-export class ResponseTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`response exceeds ${limit} bytes`);
-    this.name = 'ResponseTooLargeError';
-  }
+import { McpError } from './errors.js';
+
+/** The error a capped body fails with (the SDK reports it as a transport error; the connection finds it in the cause chain). */
+function tooLarge(limit: number): McpError {
+  return new McpError(`response exceeds ${limit} bytes`, { kind: 'too-large' });
 }
 
 /** `body`, failing once it exceeds `limit` bytes (per event when `perEvent`); `done` runs once it ended either way. */
@@ -48,7 +47,7 @@ function bounded(body: ReadableStream<Uint8Array>, limit: number, perEvent: bool
       }
       if (over(next.value)) {
         done();
-        controller.error(new ResponseTooLargeError(limit));
+        controller.error(tooLarge(limit));
         void reader.cancel().catch(() => undefined);
         return;
       }
@@ -92,7 +91,7 @@ export function boundedFetch(options: { maxBytes: number; token?: string | undef
     if (!stream && Number.isFinite(declared) && declared > maxBytes) {
       done();
       await response.body?.cancel().catch(() => undefined);
-      throw new ResponseTooLargeError(maxBytes);
+      throw tooLarge(maxBytes);
     }
     if (!response.body || declared === 0) {
       done();

@@ -21,7 +21,7 @@ import {
   McpError as SdkMcpError, PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
-import { boundedFetch, ResponseTooLargeError } from './bounded-fetch.js';
+import { boundedFetch } from './bounded-fetch.js';
 import { McpError } from './errors.js';
 import type { McpErrorKind } from './errors.js';
 
@@ -384,13 +384,13 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
 
 /** Maps whatever the SDK or `fetch` threw to an `McpError` naming the call, never a payload. */
 export function toMcpError(error: unknown, what: string, where: string, signal?: AbortSignal): McpError {
-  if (error instanceof McpError) return error;
+  if (error instanceof McpError && error.kind !== 'too-large') return error;
   const fail = (kind: McpErrorKind, detail: string, extra: { status?: number; serverCode?: string } = {}): McpError =>
     new McpError(`${where} ${what} ${detail}`, { kind, ...extra }, { source: where, cause: error });
   if (signal?.aborted) return fail('aborted', 'aborted');
   let cause: unknown = error;
   for (let i = 0; i < 5 && cause; i++) {
-    if (cause instanceof ResponseTooLargeError) return fail('too-large', `failed: ${cause.message}`);
+    if (cause instanceof McpError && cause.kind === 'too-large') return fail('too-large', `failed: ${cause.message}`);
     cause = (cause as { cause?: unknown }).cause;
   }
   if (error instanceof StreamableHTTPError) {

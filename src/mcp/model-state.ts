@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
+import { ReloadkitError } from '../errors.js';
 import { hashValue } from '../support/hash.js';
 import { ContextSchema, NameSchema, contextUri, modelUri } from './protocol.js';
 import type { ContextInfo, ContextUpdated, InferResponse, ModelContextValue, ModelInfo, ModelState, VersionInfo, VersionState } from './protocol.js';
@@ -42,10 +43,10 @@ export interface ModelImplementation<C extends ModelContextValue = ModelContextV
   capabilities?: readonly string[];
 }
 
-/** A refusal the MCP front turns into a tool error with this code. */
-export class ModelServiceError extends Error {
-  constructor(readonly code: string, message: string, readonly issues?: { path: string; message: string }[]) {
-    super(message);
+/** A refusal of the model service; the MCP front turns it into a tool error carrying `serviceCode`. */
+export class ModelServiceError extends ReloadkitError {
+  constructor(readonly serviceCode: string, message: string, readonly issues?: { path: string; message: string }[]) {
+    super('RELOADKIT_PROTOCOL', message);
   }
 }
 

@@ -194,7 +194,7 @@ export function createMcpServer(options: McpServerOptions): McpServerHandler {
     }
     const url = new URL(req.url ?? '/', 'http://service.invalid');
     if (url.pathname !== MCP_PATH) throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', `the MCP endpoint is ${MCP_PATH}`);
-    if (closed) throw new HttpError(503, 'RELOADKIT_HTTP_UNAVAILABLE', 'the service is shutting down');
+    if (closed) throw new HttpError(503, 'RELOADKIT_CLOSED', 'the service is shutting down');
     const header = req.headers['mcp-session-id'];
     const id = Array.isArray(header) ? header[0] : header;
     const limits = { limit: maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
@@ -267,8 +267,8 @@ function ok(value: Record<string, unknown>): CallToolResult {
 
 function failure(error: unknown): CallToolResult {
   const e = error instanceof ModelServiceError ? error : new ModelServiceError('INTERNAL', 'internal error');
-  const body = { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } };
-  return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }], structuredContent: body };
+  const body = { error: { code: e.serviceCode, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } };
+  return { isError: true, content: [{ type: 'text', text: `${e.serviceCode}: ${e.message}` }], structuredContent: body };
 }
 
 async function guarded(fn: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<CallToolResult> {
