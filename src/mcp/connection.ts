@@ -324,6 +324,13 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
             return await fn(client, requestOptions);
           } catch (error) {
             const mapped = toMcpError(error, what, where, opts.signal);
+            // Closed under us because its session was found gone (a 404 on the event stream) and
+            // replaced: the server never had this request either, so it goes to the new session.
+            const replaced = mapped.kind === 'network' && error instanceof SdkMcpError && error.code === -32000 && attempt === 0;
+            if (replaced) {
+              await connecting?.catch(() => undefined);
+              if (!closed && current !== undefined && current !== client) continue;
+            }
             if (mapped.kind !== 'session' || sessionIdOf(client) === undefined) throw mapped;
             lost(client, 'session-lost');
             // A 404 on the session id means the server never handled the message: sending it once
