@@ -1,35 +1,62 @@
 /**
- * bench/mcp.ts: the cost of routing through a `modelRollout` router, and the duration of a
- * rollout step. Baseline and subject run in the same process against the same loopback service.
+ * bench/mcp.ts: the MCP adapter's costs, each against its floor measured in the same run.
  *
- * - routing: `client.infer()` directly vs `rollout.route()` (lease + router + outcome recording),
- *   sequential requests, interleaved rounds; reports added µs per request and the ratio.
- * - step: wall time of one canary step (5%) with `minRequests` canary requests under 4 traffic loops.
+ * - notification → catalog: a tool added on a real SDK server (`notifications/tools/list_changed`)
+ *   until the `mcpToolsSource` unit committed the new catalog, p50/p99, against the SDK's own
+ *   `listTools()` round trip on the same session (the floor: a re-read cannot be faster).
+ * - routing: `client.infer()` (a `tools/call infer`) directly vs `rollout.route()` (lease + router +
+ *   outcome recording) on the same session; interleaved rounds; added µs per request and the ratio.
  *
- *   node --import tsx bench/mcp.ts            # quick (default, < 60 s)
- *   node --import tsx bench/mcp.ts --full     # more rounds
+ *   node --import tsx bench/mcp.ts            # quick (default)
+ *   node --import tsx bench/mcp.ts --full     # more samples
  *
  * Writes bench/results/mcp.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createMcpClient, modelRollout, startMcpServer } from '../src/mcp/index.js';
-import type { StepReport } from '../src/mcp/index.js';
+import { reloadable } from '../src/core/unit.js';
+import { ToolCatalogSchema, mcpConnection, mcpToolsSource, modelRollout, modelServiceClient, startMcpServer } from '../src/mcp/index.js';
 import { sentimentModel } from '../examples/model-gateway/sentiment-model.js';
+import { startToolServer, tool } from '../test/mcp/tool-server.js';
 
 const full = process.argv.includes('--full');
+const NOTIFICATIONS = full ? 500 : 100;
 const ROUNDS = full ? 10 : 4;
-const PER_ROUND = full ? 2000 : 800;
-const input = { text: 'the food was good but the service was awful' };
+const PER_ROUND = full ? 1000 : 200;
 
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
+};
+
+// 1. notification → committed catalog, against listTools().
+const tools = await startToolServer([tool('t0')]);
+const connection = mcpConnection({ url: tools.url, name: 'bench' });
+const unit = reloadable({ name: 'tools', source: mcpToolsSource(connection), schema: ToolCatalogSchema, retry: false });
+await unit.start();
+const floor: number[] = [];
+const toCatalog: number[] = [];
+for (let i = 1; i <= NOTIFICATIONS; i++) {
+  let t = performance.now();
+  await connection.client.listTools();
+  floor.push(performance.now() - t);
+  const committed = new Promise<void>((resolve) => unit.once('committed', () => resolve()));
+  t = performance.now();
+  await tools.setTools([...tools.tools, tool(`t${i}`)]);
+  await committed;
+  toCatalog.push(performance.now() - t);
+}
+const reloads = unit.status().generation - 1;
+await unit.close();
+await connection.close();
+await tools.close();
+
+// 2. routing through the gateway vs a direct call.
 const service = await startMcpServer({ models: [sentimentModel()] });
 await service.handler.ready();
-const client = createMcpClient({ baseUrl: service.url, retries: 0 });
-let target = 'v1';
-const steps: StepReport[] = [];
-const minRequests = full ? 200 : 50;
-const rollout = modelRollout({ client, model: 'sentiment', load: () => target, steps: [5], minRequests, maxErrorRate: 0.01, retry: false, reportWeights: false, onStep: (s) => steps.push(s) });
+const client = modelServiceClient({ url: service.url });
+const rollout = modelRollout({ client, model: 'sentiment', load: () => 'v1', retry: false, reportWeights: false });
 await rollout.start();
-
+const input = { text: 'the food was good but the service was awful' };
 async function timeDirect(n: number): Promise<number> {
   const t = performance.now();
   for (let i = 0; i < n; i++) await client.infer('sentiment', 'v1', input);
@@ -40,54 +67,43 @@ async function timeRouted(n: number): Promise<number> {
   for (let i = 0; i < n; i++) await rollout.route(input);
   return performance.now() - t;
 }
-
-// Warm up both paths (JIT, keep-alive sockets).
-await timeDirect(200);
-await timeRouted(200);
+await timeDirect(50);
+await timeRouted(50);
 const direct: number[] = [];
 const routed: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  // Interleave so drift in machine load hits both sides alike.
+  // Interleaved so drift in machine load hits both sides alike.
   direct.push((await timeDirect(PER_ROUND)) / PER_ROUND);
   routed.push((await timeRouted(PER_ROUND)) / PER_ROUND);
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const directMs = median(direct);
-const routedMs = median(routed);
-
-// One rollout step (5%) under 4 concurrent traffic loops, then back (the step targets v2, steps: [5]).
-let running = true;
-const loops = Array.from({ length: 4 }, async () => { while (running) await rollout.route(input).catch(() => undefined); });
-target = 'v2';
-const t0 = performance.now();
-const result = await rollout.reload({ reason: 'bench' });
-const rolloutMs = performance.now() - t0;
-running = false;
-await Promise.all(loops);
 await rollout.close();
+await client.connection.close();
 await service.close();
+const median = (xs: number[]): number => pct(xs, 50);
 
-const step = steps[0];
 const out = {
   mode: full ? 'full' : 'quick',
   node: process.version,
+  notificationToCatalog: {
+    samples: NOTIFICATIONS,
+    reloads,
+    p50Ms: pct(toCatalog, 50),
+    p99Ms: pct(toCatalog, 99),
+    listToolsP50Ms: pct(floor, 50),
+    listToolsP99Ms: pct(floor, 99),
+    ratioP50: pct(toCatalog, 50) / pct(floor, 50),
+  },
   routing: {
     requestsPerSide: ROUNDS * PER_ROUND,
-    directMsPerRequest: directMs,
-    routedMsPerRequest: routedMs,
-    addedMicrosPerRequest: (routedMs - directMs) * 1000,
-    ratio: routedMs / directMs,
-  },
-  rolloutStep: {
-    percent: 5,
-    minRequests,
-    stepMs: step?.durationMs ?? null,
-    totalRolloutMs: rolloutMs,
-    result: result.status,
+    directMsPerRequest: median(direct),
+    routedMsPerRequest: median(routed),
+    addedMicrosPerRequest: (median(routed) - median(direct)) * 1000,
+    ratio: median(routed) / median(direct),
   },
 };
-console.log(`routing: direct ${(directMs * 1000).toFixed(1)} µs/request, through the router ${(routedMs * 1000).toFixed(1)} µs/request`);
-console.log(`         added ${out.routing.addedMicrosPerRequest.toFixed(1)} µs/request, ratio ${out.routing.ratio.toFixed(3)} (router / direct)`);
-console.log(`rollout: one 5% step with ${minRequests} canary requests took ${step?.durationMs.toFixed(0)} ms; load + step + commit ${rolloutMs.toFixed(0)} ms (${result.status})`);
+const n = out.notificationToCatalog;
+console.log(`tools/list_changed → committed catalog: p50 ${n.p50Ms.toFixed(2)} ms, p99 ${n.p99Ms.toFixed(2)} ms (${n.reloads} reloads for ${n.samples} notifications)`);
+console.log(`SDK listTools() round trip (floor):     p50 ${n.listToolsP50Ms.toFixed(2)} ms, p99 ${n.listToolsP99Ms.toFixed(2)} ms; ratio p50 ${n.ratioP50.toFixed(2)}`);
+console.log(`routing: direct ${(out.routing.directMsPerRequest * 1000).toFixed(0)} µs/request, through the router ${(out.routing.routedMsPerRequest * 1000).toFixed(0)} µs/request; added ${out.routing.addedMicrosPerRequest.toFixed(1)} µs, ratio ${out.routing.ratio.toFixed(3)}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/mcp.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);

@@ -3,7 +3,8 @@
  * the model's context in sync through `modelContext`. Admin routes change the target version or
  * the context; each change runs through the reloadable pipeline (canary steps, hash confirmation).
  *
- * Env: MCP_URL (model service origin), MCP_TOKEN, PORT (default 0). Prints `gateway listening on <url>`.
+ * Env: STEPS (canary percents, default 5,25,50,100), MIN_REQUESTS (canary requests per step, default 40),
+ * STEP_TIMEOUT_MS (default 60000), MCP_URL (the model service's MCP endpoint, e.g. http://127.0.0.1:8080/mcp), MCP_TOKEN, PORT (default 0). Prints `gateway listening on <url>`.
  *
  *   POST /analyze          { text }           → { version, output }
  *   POST /admin/rollout    { version }        → ReloadResult + step reports
@@ -17,12 +18,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { prometheusMetrics } from '../../src/metrics/prometheus.js';
-import { createMcpClient, modelContext, modelRollout } from '../../src/mcp/index.js';
+import { modelContext, modelRollout, modelServiceClient } from '../../src/mcp/index.js';
 import { SentimentContextSchema } from './sentiment-model.js';
 
-const baseUrl = process.env.MCP_URL ?? 'http://127.0.0.1:8080';
+const url = process.env.MCP_URL ?? 'http://127.0.0.1:8080/mcp';
 const token = process.env.MCP_TOKEN;
-const client = createMcpClient({ baseUrl, ...(token ? { token } : {}), timeoutMs: 2000, retries: 1 });
+// One MCP session to the model service (Streamable HTTP, SDK client), re-opened if the service restarts.
+const client = modelServiceClient({ url, ...(token ? { token } : {}), timeoutMs: 2000, name: 'model-service' });
 const log = (line: string): void => console.log(`[gateway] ${line}`);
 
 let targetVersion = 'v1';
@@ -32,11 +34,11 @@ const rollout = modelRollout({
   client,
   model: 'sentiment',
   load: () => targetVersion,
-  steps: [5, 25, 50, 100],
+  steps: (process.env.STEPS ?? '5,25,50,100').split(',').map(Number),
   minRequests: Number(process.env.MIN_REQUESTS ?? 40),
   maxErrorRate: 0.05,
   maxLatencyMs: 500,
-  stepTimeoutMs: 30_000,
+  stepTimeoutMs: Number(process.env.STEP_TIMEOUT_MS ?? 60_000),
   retry: false,
   audit: (r) => log(`audit ${r.action} ${r.outcome}${r.stage ? ` stage=${r.stage}` : ''}${r.error ? ` code=${r.error.code}` : ''} generation ${r.from ?? '-'}→${r.to ?? '-'}`),
   onStep: (s) => log(`step ${String(s.percent).padStart(3)}% ${s.version}: ${s.requests} canary requests, ${s.errors} errors, p95 ${s.p95LatencyMs.toFixed(1)} ms → ${s.passed ? 'pass' : `FAIL (${s.reason})`}`),
@@ -113,6 +115,7 @@ const stop = async (): Promise<void> => {
   server.close();
   server.closeAllConnections();
   await Promise.all([rollout.close(), context.close()]);
+  await client.connection.close();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());

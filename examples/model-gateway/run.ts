@@ -56,7 +56,7 @@ let service = await start('./service.ts', { ...serviceEnv, PORT: String(serviceP
 say(`model service (sentiment v1 preloaded) on 127.0.0.1:${servicePort}`);
 /** Watches the gateway's log lines (used to kill the service right after a step passed). */
 let onGatewayLine: ((line: string) => void) | undefined;
-const gateway = await start('./gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}`, MCP_TOKEN: token, PORT: String(gatewayPort), MIN_REQUESTS: '40' }, 'listening on', (l) => {
+const gateway = await start('./gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}/mcp`, MCP_TOKEN: token, PORT: String(gatewayPort), MIN_REQUESTS: '40' }, 'listening on', (l) => {
   onGatewayLine?.(l);
   return !l.includes('audit start');
 });

@@ -1,6 +1,7 @@
 /**
- * The model-service process: serves the `sentiment` model (v1, v2, broken) over the reloadkit
- * model-service protocol. Usage: `MCP_TOKEN=... node --import tsx examples/model-gateway/service.ts [port]`.
+ * The model-service process: serves the `sentiment` model (v1, v2, broken) as an MCP server
+ * (Streamable HTTP at `/mcp`: resources `model://sentiment`, `model://sentiment/context`; tools
+ * `load_version`, `unload_version`, `update_context`, `set_weights`, `infer`). Usage: `MCP_TOKEN=... node --import tsx examples/model-gateway/service.ts [port]`.
  * Prints one line `service listening on <url>` once ready.
  */
 import { startMcpServer } from '../../src/mcp/index.js';

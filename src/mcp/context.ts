@@ -1,12 +1,12 @@
 /**
  * `modelContext()`: a reloadable unit that keeps a model service's context (parameters, prompt
  * templates) equal to a validated local value. Its `create` stage pushes the candidate with
- * `If-Match` of the context hash this unit last saw, and the candidate is confirmed only when the
+ * the expected context hash this unit last saw, and the candidate is confirmed only when the
  * hash the service returns equals the locally computed `sha256:` of its RFC 8785 canonical JSON.
  *
- * A 412 (someone else changed the context) rejects the attempt with `RELOADKIT_CONFLICT`, records
+ * A conflict (someone else changed the context) rejects the attempt with `RELOADKIT_CONFLICT`, records
  * the service's current hash (a re-read) and schedules one follow-up reload that pushes against
- * the fresh hash; a second 412 in a row is left to the next trigger, so two writers never ping-pong.
+ * the fresh hash; a second conflict in a row is left to the next trigger, so two writers never ping-pong.
  * A push whose response is lost is ambiguous: the unit re-reads the model and accepts the push
  * only if the service's hash is the one it meant to write.
  *
@@ -17,7 +17,7 @@
  * the hash alone would dedupe it as `unchanged` even if the service no longer holds it (another
  * writer, a restart with the default context). So the `validate` stage then reads the service's
  * context hash (one GET; none when the candidate differs, because its push checks the service
- * anyway through If-Match). If the service still holds it, the candidate's identity is the live
+ * anyway through its expected hash). If the service still holds it, the candidate's identity is the live
  * generation's and the reload is `unchanged`: no push. If not (or the read failed), the identity
  * is a fresh repair identity, so the push runs, against the hash just read, and commits a repair
  * generation. A repair generation's `hash` is that identity (unique, never equal to the live one);
@@ -26,9 +26,9 @@
  * @module
  */
 import { hashValue } from '../support/hash.js';
-import { reloadable } from '../index.js';
+import { reloadable } from '../core/unit.js';
 import type { AnySchema, AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
-import type { McpClient } from './client.js';
+import type { ModelServiceClient } from './model-client.js';
 import { McpError } from './errors.js';
 import { NameSchema } from './protocol.js';
 import type { ModelContextValue } from './protocol.js';
@@ -43,7 +43,7 @@ export interface ModelContextHandle<C> {
 }
 
 export interface ModelContextOptions<C extends ModelContextValue> {
-  client: McpClient;
+  client: ModelServiceClient;
   model: string;
   /** Unit name. Default `context:<model>`. */
   name?: string;
@@ -53,7 +53,7 @@ export interface ModelContextOptions<C extends ModelContextValue> {
   schema?: AnySchema;
   validate?: ReloadableOptions<C, ModelContextHandle<C>>['validate'];
   healthCheck?: (handle: ModelContextHandle<C>, ctx: StageContext<C, ModelContextHandle<C>>) => unknown;
-  /** After a 412, reload once against the re-read hash. Default true. */
+  /** After a conflict, reload once against the re-read hash. Default true. */
   retryOnStale?: boolean;
   triggers?: Trigger[];
   audit?: AuditSink;
@@ -88,11 +88,11 @@ function repairIdentity(liveHash: string, serviceHash: string | undefined): stri
 export function modelContext<C extends ModelContextValue = ModelContextValue>(options: ModelContextOptions<C>): Reloadable<C, ModelContextHandle<C>> {
   if (typeof options !== 'object' || options === null) throw new TypeError('modelContext: expected an options object');
   const { client, model, retryOnStale = true } = options;
-  if (!client || typeof client.putContext !== 'function') throw new TypeError('modelContext: `client` must be an McpClient (createMcpClient)');
+  if (!client || typeof client.putContext !== 'function') throw new TypeError('modelContext: `client` must be a ModelServiceClient (modelServiceClient)');
   if (!NameSchema.safeParse(model).success) throw new TypeError(`modelContext: \`model\` must be a model name, got ${JSON.stringify(model)}`);
   if ((options.load === undefined) === (options.source === undefined)) throw new TypeError('modelContext: pass exactly one of `load` or `source`');
   const name = options.name ?? `context:${model}`;
-  /** The service's context hash as this unit last saw it: the If-Match of the next push. */
+  /** The service's context hash as this unit last saw it: the expected hash of the next push. */
   let knownHash: string | undefined;
   /**
    * Set by the drift check in `validate`, read by `hash` right after it in the same attempt: the
@@ -107,7 +107,7 @@ export function modelContext<C extends ModelContextValue = ModelContextValue>(op
 
   /**
    * The drift check: only for a candidate equal to the live context (otherwise the push runs and its
-   * If-Match tells). The read also refreshes `knownHash`, so a repair pushes against what it saw.
+   * expected hash tells). The read also refreshes `knownHash`, so a repair pushes against what it saw.
    */
   async function checkDrift(value: C, ctx: StageContext<C, ModelContextHandle<C>>): Promise<void> {
     const live = ctx.previous;
@@ -124,7 +124,7 @@ export function modelContext<C extends ModelContextValue = ModelContextValue>(op
       serviceHash = (await client.getContext(model, { signal: ctx.signal })).contextHash;
       knownHash = serviceHash;
     } catch {
-      // Unknown: push anyway. Its If-Match (the last hash seen) settles it: 200, 412 then a re-read, or the error.
+      // Unknown: push anyway. Its expected hash (the last one seen) settles it: applied, a conflict then a re-read, or the error.
       serviceHash = undefined;
     }
     driftCheck = { contextHash, identity: serviceHash === contextHash ? live.hash : repairIdentity(live.hash, serviceHash) };
@@ -151,15 +151,15 @@ export function modelContext<C extends ModelContextValue = ModelContextValue>(op
     try {
       confirmed = (await client.putContext(model, value, ifMatch, { signal: ctx.signal })).contextHash;
     } catch (error) {
-      if (error instanceof McpError && error.status === 412) {
+      if (error instanceof McpError && error.kind === 'conflict') {
         knownHash = error.contextHash ?? (await reRead(ctx.signal).catch(() => undefined));
         if (retryOnStale && ctx.trigger.kind !== STALE_TRIGGER) {
           // Coalesces into one follow-up run after this rejected attempt; it pushes against the re-read hash.
           unit.reload({ reason: 'context hash was stale: re-read and retry', trigger: { kind: STALE_TRIGGER, detail: model } }).catch(() => undefined);
         }
-        throw new McpError(`[${name}] context push rejected: If-Match ${ifMatch} is stale, the service has ${knownHash ?? 'an unknown hash'}`, { kind: 'status', status: 412, serverCode: 'STALE_CONTEXT', ...(knownHash ? { contextHash: knownHash } : {}) }, { unit: name, cause: error });
+        throw new McpError(`[${name}] context push rejected: expected hash ${ifMatch} is stale, the service has ${knownHash ?? 'an unknown hash'}`, { kind: 'conflict', serverCode: 'STALE_CONTEXT', ...(knownHash ? { contextHash: knownHash } : {}) }, { unit: name, cause: error });
       }
-      if (error instanceof McpError && (error.kind === 'network' || error.kind === 'timeout')) {
+      if (error instanceof McpError && ((error.kind === 'network' || error.kind === 'timeout' || error.kind === 'session'))) {
         // The push may or may not have landed: the service's hash decides.
         const current = await reRead(ctx.signal).catch(() => undefined);
         if (current !== localHash) throw error;

@@ -1,28 +1,29 @@
 /**
- * Errors of the MCP client: every failure to talk to a model service (network, timeout, a non-2xx
- * status, a malformed or oversized response) is one `McpError` with a stable `code` and a `kind`
- * that says what went wrong. A 412 (stale context hash) has code `RELOADKIT_CONFLICT`; everything
- * else `RELOADKIT_PROTOCOL`.
+ * Errors of the MCP adapter: every failed exchange with an MCP server (network, timeout, a lost
+ * session, a JSON-RPC error, a tool error, a malformed or oversized answer) is one `McpError` with
+ * a stable `code` and a `kind` that says what went wrong. A conflicting conditional update (a stale
+ * expected context hash) has code `RELOADKIT_STALE_CONTEXT` and carries the service's current hash;
+ * everything else `RELOADKIT_PROTOCOL`.
  *
  * @module
  */
 import { ReloadkitError } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 
-/** What went wrong on the wire. */
-export type McpErrorKind = 'network' | 'timeout' | 'aborted' | 'status' | 'malformed' | 'too-large';
+/** What went wrong. */
+export type McpErrorKind = 'network' | 'timeout' | 'aborted' | 'session' | 'rpc' | 'tool' | 'conflict' | 'malformed' | 'too-large' | 'closed';
 
 export interface McpErrorDetail {
   kind: McpErrorKind;
-  /** HTTP status, when a response arrived. */
+  /** HTTP status, when one explains the failure (404: the session is gone). */
   status?: number;
-  /** The service's error code (`STALE_CONTEXT`, `UNKNOWN_MODEL`...), when its body was valid. */
+  /** The service's error code (`UNKNOWN_MODEL`, `INFERENCE_FAILED`...) or the JSON-RPC error code. */
   serverCode?: string;
-  /** On a 412: the service's current context hash. */
+  /** On a conflict: the service's current context hash. */
   contextHash?: string;
 }
 
-/** A failed exchange with a model service. Messages name the call (`PUT /models/x/context`), never a payload. */
+/** A failed exchange with an MCP server. Messages name the call (`tools/call update_context`), never a payload. */
 export class McpError extends ReloadkitError {
   readonly kind: McpErrorKind;
   readonly status: number | undefined;
@@ -30,7 +31,7 @@ export class McpError extends ReloadkitError {
   readonly contextHash: string | undefined;
 
   constructor(message: string, detail: McpErrorDetail, ctx: ErrorContext = {}) {
-    super(detail.status === 412 ? 'RELOADKIT_CONFLICT' : 'RELOADKIT_PROTOCOL', message, ctx);
+    super(detail.kind === 'conflict' ? 'RELOADKIT_STALE_CONTEXT' : 'RELOADKIT_PROTOCOL', message, ctx);
     this.kind = detail.kind;
     this.status = detail.status;
     this.serverCode = detail.serverCode;
@@ -49,7 +50,7 @@ export class RolloutError extends ReloadkitError {
   /** The step (percent of traffic) that failed, when a step failed. */
   readonly step: number | undefined;
   constructor(message: string, step: number | undefined, ctx: ErrorContext = {}) {
-    super('RELOADKIT_HEALTH', message, ctx);
+    super('RELOADKIT_ROLLOUT', message, ctx);
     this.step = step;
   }
 }

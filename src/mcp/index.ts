@@ -1,19 +1,34 @@
 /**
- * `reloadkit/mcp`: model services behind a gateway (DESIGN §5, docs/mcp-protocol.md).
+ * `reloadkit/mcp`: the Model Context Protocol (modelcontextprotocol.io) on both sides of a gateway
+ * (docs/mcp.md), on `@modelcontextprotocol/sdk`.
  *
- * - `createMcpClient` / `createMcpServer` / `startMcpServer`: the wire protocol under `/mcp/v1`.
- * - `modelContext`: hot-updates a model's context, confirmed by its hash.
- * - `modelRollout`: canary rollouts and rollbacks of model versions, with a live `ModelRouter`.
- * - `mcpListChangedTrigger`: reloads on list-changed notifications of an agent-tools MCP server.
+ * - `mcpConnection`: a supervised SDK client (Streamable HTTP or stdio) that re-opens lost sessions.
+ * - `mcpToolsSource` / `mcpPromptsSource` / `mcpPromptSource` / `mcpResourceSource`: an MCP
+ *   server's state as reloadkit sources, re-read on list-changed/updated notifications and new sessions.
+ * - `mcpCatalog`: one tool catalog across many servers, committed atomically.
+ * - `mcpConnectionSet`: connections that follow their config (build, ping, swap, drain, close).
+ * - `createMcpServer` / `startMcpServer`: a model service as an MCP server (resources
+ *   `model://{model}`, `model://{model}/context`; tools `load_version`, `unload_version`,
+ *   `update_context`, `set_weights`, `infer`), and `modelServiceClient` to drive it.
+ * - `modelContext` / `modelRollout`: context confirmed by hash, canary rollouts with rollback.
  *
  * @module
  */
 export * from './protocol.js';
 export { McpError, RolloutError } from './errors.js';
 export type { McpErrorKind, McpErrorDetail } from './errors.js';
-export { createMcpClient } from './client.js';
-export type { McpClient, McpClientOptions, CallOptions, WaitOptions } from './client.js';
-export { createMcpServer } from './server.js';
+export { mcpConnection } from './connection.js';
+export type { McpConnection, McpConnectionOptions, McpCallOptions, McpNotificationMethod, SessionEvent } from './connection.js';
+export { mcpToolsSource, mcpPromptsSource, mcpPromptSource, mcpResourceSource } from './sources.js';
+export type { McpTool, McpPrompt, McpRenderedPrompt, McpResourceValue } from './sources.js';
+export { ToolCatalogSchema, PromptCatalogSchema, jsonSchemaProblem } from './catalog-schema.js';
+export { mcpCatalog } from './catalog.js';
+export type { McpCatalog, McpCatalogOptions, CatalogEntry, ToolCatalog, CatalogReload } from './catalog.js';
+export { mcpConnectionSet, ServerListSchema } from './connection-set.js';
+export type { McpConnectionSetOptions, McpConnections, McpServerConfig } from './connection-set.js';
+export { modelServiceClient } from './model-client.js';
+export type { ModelServiceClient, CallOptions, WaitOptions } from './model-client.js';
+export { createMcpServer, MCP_PATH } from './server.js';
 export type { McpServerOptions, McpServerHandler, ModelImplementation, InferContext } from './server.js';
 export { startMcpServer } from './serve.js';
 export type { StartMcpServerOptions, RunningMcpServer } from './serve.js';

@@ -2,9 +2,9 @@
  * `modelRollout()`: a reloadable unit whose value is the target version of a model and whose live
  * resource is a `ModelRouter`. A new target is rolled out as a canary, inside the unit's pipeline:
  *
- * - `create`: load the version on the service (`POST versions`), poll its operation to
- *   `RELOAD_SUCCESS` and check the model is ready; the candidate router (primary = new version)
- *   is built but not live.
+ * - `create`: load the version on the service (tool `load_version`) and wait, subscribed to
+ *   `model://{model}`, for the notification that it is `READY`; the candidate router
+ *   (primary = new version) is built but not live.
  * - `healthCheck`: the canary steps. The *live* router sends each step's share of traffic to the
  *   new version; a step passes when `minRequests` canary requests stayed within `maxErrorRate` and
  *   `maxLatencyMs` (p95). A failed step puts all traffic back on the old version and throws, so the
@@ -24,14 +24,13 @@
  * @module
  */
 import { z } from 'zod';
-import { reloadable } from '../index.js';
+import { reloadable } from '../core/unit.js';
 import type { AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
-import type { McpClient } from './client.js';
-import { McpError, RolloutError } from './errors.js';
+import type { CallOptions, ModelServiceClient } from './model-client.js';
+import { RolloutError } from './errors.js';
 import { NameSchema } from './protocol.js';
 import { ModelRouter } from './router.js';
 import type { RouteResult, RouterMetrics, StepObservation } from './router.js';
-import type { CallOptions } from './client.js';
 
 /** The unit's value: the version that should serve all traffic. */
 export interface RolloutTarget {
@@ -51,7 +50,7 @@ export interface StepReport extends StepObservation {
 }
 
 export interface ModelRolloutOptions {
-  client: McpClient;
+  client: ModelServiceClient;
   model: string;
   /** Unit name. Default `model:<model>`. */
   name?: string;
@@ -70,11 +69,9 @@ export interface ModelRolloutOptions {
   stepTimeoutMs?: number;
   /** How long a version may take to load. Default 60000. */
   loadTimeoutMs?: number;
-  /** Operation poll interval. Default 50. */
-  pollIntervalMs?: number;
   /** Serve a failed canary request from the primary (default true). Turn off for non-idempotent models. */
   fallbackToPrimary?: boolean;
-  /** Report each step's weights to the service (`PUT weights`), best effort. Default true. */
+  /** Report each step's weights to the service (`set_weights`), best effort. Default true. */
   reportWeights?: boolean;
   /** Called after each step with what it saw and decided. Never breaks the rollout. */
   onStep?: (report: StepReport) => void;
@@ -118,16 +115,16 @@ export function modelRollout(options: ModelRolloutOptions): ModelRollout {
   if (typeof options !== 'object' || options === null) throw new TypeError('modelRollout: expected an options object');
   const {
     client, model, steps = [5, 25, 50, 100], minRequests = 50, maxErrorRate = 0.01, maxLatencyMs = 1000, stepTimeoutMs = 60_000,
-    loadTimeoutMs = 60_000, pollIntervalMs = 50, fallbackToPrimary = true, reportWeights = true, onStep,
+    loadTimeoutMs = 60_000, fallbackToPrimary = true, reportWeights = true, onStep,
   } = options;
-  if (!client || typeof client.infer !== 'function') throw new TypeError('modelRollout: `client` must be an McpClient (createMcpClient)');
+  if (!client || typeof client.infer !== 'function') throw new TypeError('modelRollout: `client` must be a ModelServiceClient (modelServiceClient)');
   if (!NameSchema.safeParse(model).success) throw new TypeError(`modelRollout: \`model\` must be a model name, got ${JSON.stringify(model)}`);
   if (!Array.isArray(steps) || steps.length === 0 || !steps.every((s, i) => Number.isFinite(s) && s > 0 && s <= 100 && (i === 0 || s > (steps[i - 1] as number)))) {
     throw new TypeError('modelRollout: `steps` must be increasing percentages in (0, 100]');
   }
   if (!Number.isInteger(minRequests) || minRequests < 1) throw new TypeError(`modelRollout: \`minRequests\` must be a positive integer, got ${String(minRequests)}`);
   if (!(maxErrorRate >= 0 && maxErrorRate <= 1)) throw new TypeError(`modelRollout: \`maxErrorRate\` must be within 0..1, got ${String(maxErrorRate)}`);
-  for (const [n, v] of [['maxLatencyMs', maxLatencyMs], ['stepTimeoutMs', stepTimeoutMs], ['loadTimeoutMs', loadTimeoutMs], ['pollIntervalMs', pollIntervalMs]] as const) {
+  for (const [n, v] of [['maxLatencyMs', maxLatencyMs], ['stepTimeoutMs', stepTimeoutMs], ['loadTimeoutMs', loadTimeoutMs]] as const) {
     if (!(v > 0)) throw new TypeError(`modelRollout: \`${n}\` must be a positive number, got ${String(v)}`);
   }
   if ((options.load === undefined) === (options.source === undefined)) throw new TypeError('modelRollout: pass exactly one of `load` or `source` (the target version)');
@@ -153,12 +150,9 @@ export function modelRollout(options: ModelRolloutOptions): ModelRollout {
       // An unload of this version already on its way must land first, or the service could answer
       // the load from the still-loaded copy and then unload it.
       await unloading.get(version)?.catch(() => undefined);
-      const op = await client.loadVersion(model, version, { signal: ctx.signal });
-      await client.waitForOperation(op.id, { timeoutMs: loadTimeoutMs, intervalMs: pollIntervalMs, signal: ctx.signal });
-      const readiness = await client.ready(model, { signal: ctx.signal });
-      if (!readiness.readyVersions.includes(version)) {
-        throw new McpError(`model service reports ${model}@${version} not ready (model state ${readiness.state})`, { kind: 'status', serverCode: 'NOT_READY' });
-      }
+      await client.loadVersion(model, version, { signal: ctx.signal });
+      // Learnt from notifications/resources/updated of model://{model}, not by polling.
+      await client.waitForVersion(model, version, { waitMs: loadTimeoutMs, signal: ctx.signal });
       router = new ModelRouter({ client, model, version, metrics, fallbackToPrimary });
       routers.add(router);
       return router;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CallOptions, McpClient } from './client.js';
+import type { CallOptions, ModelServiceClient } from './model-client.js';
 
 /** What `route()` resolves to. */
 export interface RouteResult {
@@ -79,7 +79,7 @@ export class StepWindow {
 }
 
 export interface ModelRouterOptions {
-  client: McpClient;
+  client: ModelServiceClient;
   model: string;
   version: string;
   metrics: RouterMetrics;
@@ -99,7 +99,7 @@ export class ModelRouter {
   readonly model: string;
   /** The primary version: where all traffic goes outside a rollout. */
   readonly version: string;
-  readonly #client: McpClient;
+  readonly #client: ModelServiceClient;
   readonly #metrics: RouterMetrics;
   readonly #fallback: boolean;
   #canary: { version: string; percent: number } | undefined;

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { hashValue } from '../../src/support/hash.js';
-import { createMcpClient } from '../../src/mcp/client.js';
+import { modelServiceClient } from '../../src/mcp/model-client.js';
 import { freePort, waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'gateway-test-token';
@@ -91,12 +91,14 @@ test('model gateway: a service process and a gateway process under continuous tr
   let service: Proc | undefined = startProcess('service.ts', serviceEnv);
   let gateway: Proc | undefined;
   let traffic: ReturnType<typeof startTraffic> | undefined;
+  let direct: ReturnType<typeof modelServiceClient> | undefined;
   try {
     await waitFor(() => service?.lines.some((l) => l.includes('service listening on')), { timeoutMs: 45_000, message: 'service process ready' });
-    gateway = startProcess('gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}`, MCP_TOKEN: TOKEN, PORT: '0', MIN_REQUESTS: '40' });
+    gateway = startProcess('gateway.ts', { MCP_URL: `http://127.0.0.1:${servicePort}/mcp`, MCP_TOKEN: TOKEN, PORT: '0', MIN_REQUESTS: '20', STEPS: '25,50,100', STEP_TIMEOUT_MS: '300000' });
     const gw = gateway;
     const listening = await waitFor(() => gw.lines.map((l) => /listening on (http:\/\/\S+)/.exec(l)?.[1]).find(Boolean), { timeoutMs: 45_000, message: 'gateway process ready' });
-    const direct = createMcpClient({ baseUrl: `http://127.0.0.1:${servicePort}`, token: TOKEN, retries: 0 });
+    const models = modelServiceClient({ url: `http://127.0.0.1:${servicePort}/mcp`, token: TOKEN, reconnectDelayMs: 20, maxReconnectDelayMs: 500 });
+    direct = models;
     traffic = startTraffic(listening);
     const t = traffic;
     await waitFor(() => (t.byVersion.v1 ?? 0) > 20, { message: 'traffic on v1' });
@@ -105,23 +107,23 @@ test('model gateway: a service process and a gateway process under continuous tr
     const rollout = await call(`${listening}/admin/rollout`, 'POST', { version: 'v2' });
     assert.equal(rollout.status, 200, JSON.stringify(rollout.json.result));
     assert.equal(rollout.json.result.status, 'committed');
-    assert.deepEqual(rollout.json.steps.map((s: { percent: number; passed: boolean }) => [s.percent, s.passed]), [[5, true], [25, true], [50, true], [100, true]], `gateway log:\n${gw.lines.join('\n')}`);
+    assert.deepEqual(rollout.json.steps.map((s: { percent: number; passed: boolean }) => [s.percent, s.passed]), [[25, true], [50, true], [100, true]], `gateway log:\n${gw.lines.join('\n')}`);
     assert.equal(rollout.json.live, 'v2');
     const onV2 = t.byVersion.v2 ?? 0;
     await waitFor(() => (t.byVersion.v2 ?? 0) > onV2 + 20, { message: 'traffic on v2 after the commit' });
     assert.equal(t.failed, 0, `no request failed during the canary rollout: ${t.errors.join('; ')}`);
-    await waitFor(async () => (await direct.getModel('sentiment')).versions.find((v) => v.version === 'v1')?.state === 'UNAVAILABLE', { message: 'v1 unloaded by the service' });
+    await waitFor(async () => (await models.getModel('sentiment')).versions.find((v) => v.version === 'v1')?.state === 'UNAVAILABLE', { message: 'v1 unloaded by the service' });
 
     // 2. Context update, confirmed by its hash on both ends.
     const context = { neutralBand: 2, note: 'band=2' };
     const updated = await call(`${listening}/admin/context`, 'PUT', { context });
     assert.equal(updated.status, 200, JSON.stringify(updated.json.result));
     assert.equal(updated.json.contextHash, hashValue(context));
-    assert.equal((await direct.getModel('sentiment')).contextHash, hashValue(context));
+    assert.equal((await models.getModel('sentiment')).contextHash, hashValue(context));
     const invalid = await call(`${listening}/admin/context`, 'PUT', { context: { neutralBand: 'wide' } });
     assert.equal(invalid.status, 422);
     assert.equal(invalid.json.result.stage, 'validate');
-    assert.equal((await direct.getModel('sentiment')).contextHash, hashValue(context), 'an invalid context never reaches the service');
+    assert.equal((await models.getModel('sentiment')).contextHash, hashValue(context), 'an invalid context never reaches the service');
 
     // 3. A broken version (fails a fifth of its requests) is rejected before 100 %.
     const broken = await call(`${listening}/admin/rollout`, 'POST', { version: 'broken' });
@@ -154,7 +156,7 @@ test('model gateway: a service process and a gateway process under continuous tr
     let killedAfterFirstStep = false;
     gw.onLine = (line) => {
       // Killed as soon as the gateway logs that the first step passed: the rollout is in flight.
-      if (/step +5% v2: .*pass/.test(line)) {
+      if (/step +25% v2: .*pass/.test(line)) {
         gw.onLine = undefined;
         killedAfterFirstStep = svc.child.kill('SIGKILL');
       }
@@ -164,8 +166,8 @@ test('model gateway: a service process and a gateway process under continuous tr
     assert.equal(killed.status, 422);
     assert.equal(killed.json.result.status, 'rejected');
     assert.equal(killed.json.result.stage, 'health');
-    // The next step sees only failures (which one depends on how fast the kill lands: 25 % nearly always).
-    assert.match(killed.json.result.error.message, /canary sentiment@v2 failed at (25|50|100)%/);
+    // The next step sees only failures (which one depends on how fast the kill lands: 50 % nearly always).
+    assert.match(killed.json.result.error.message, /canary sentiment@v2 failed at (50|100)%/);
     assert.equal(killed.json.live, 'v1', 'the gateway keeps the old version');
     const after = (await call(`${listening}/admin/status`, 'GET')).json;
     assert.equal(after.rollout.lastAttempt.outcome, 'rejected');
@@ -176,7 +178,7 @@ test('model gateway: a service process and a gateway process under continuous tr
     service = startProcess('service.ts', serviceEnv);
     const restarted = service;
     await waitFor(() => restarted.lines.some((l) => l.includes('service listening on')), { timeoutMs: 45_000, message: 'service restarted' });
-    await waitFor(() => gw.lines.some((l) => /error \(dispose\): .*DELETE \/models\/sentiment\/versions\/v2 failed/.test(l)), { message: 'failed unload of v2 reported' });
+    await waitFor(() => gw.lines.some((l) => /error \(dispose\): .*tools\/call unload_version failed/.test(l)), { message: 'failed unload of v2 reported' });
     const failedBefore = t.failed;
     const onV1 = t.byVersion.v1 ?? 0;
     // A worker may be between a failed request and its retry when the service comes back.
@@ -188,6 +190,7 @@ test('model gateway: a service process and a gateway process under continuous tr
     assert.equal(t.failed, settled, `no failure once the service is back: ${t.errors.join('; ')}`);
   } finally {
     await traffic?.stop();
+    await direct?.connection.close();
     await stopProcess(gateway);
     await stopProcess(service);
   }

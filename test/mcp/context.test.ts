@@ -3,22 +3,22 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { z } from 'zod';
 import { hashValue } from '../../src/support/hash.js';
-import { createMcpClient } from '../../src/mcp/client.js';
+import { modelServiceClient } from '../../src/mcp/model-client.js';
 import { modelContext } from '../../src/mcp/context.js';
 import { McpError } from '../../src/mcp/errors.js';
 import { startMcpServer } from '../../src/mcp/serve.js';
 import { createMcpServer } from '../../src/mcp/server.js';
-import { listen } from '../../src/support/listen.js';
+import { listen } from '../../src/support/http/listen.js';
 import type { AuditRecord, ReloadResult } from '../../src/types.js';
 import { waitFor } from '../helpers/wait.js';
-import { rawServer, wordModel } from './fixtures.js';
+import { mcpProxy, wordModel } from './fixtures.js';
 
 const Schema = z.object({ threshold: z.number(), label: z.string().optional() });
 
 async function setup() {
   const service = await startMcpServer({ models: [wordModel()], token: 'context-token' });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
   return { service, client };
 }
 
@@ -51,7 +51,7 @@ test('a context update is committed only once the service confirmed the same has
   }
 });
 
-test('a stale If-Match (another writer changed the context) is a rejection, then a re-read and a confirmed push', async () => {
+test('a stale expected hash (another writer changed the context) is a conflict, then a re-read and a confirmed push', async () => {
   const { service, client } = await setup();
   let desired: unknown = { threshold: 1 };
   const results: ReloadResult[] = [];
@@ -67,7 +67,7 @@ test('a stale If-Match (another writer changed the context) is a rejection, then
     assert.equal(rejected.status, 'rejected');
     assert.equal(rejected.stage, 'create');
     const cause = (rejected.error as Error & { cause?: unknown }).cause;
-    assert.ok(cause instanceof McpError && cause.code === 'RELOADKIT_CONFLICT' && cause.status === 412, String(cause));
+    assert.ok(cause instanceof McpError && cause.code === 'RELOADKIT_STALE_CONTEXT' && cause.kind === 'conflict', String(cause));
     assert.match(rejected.error?.message ?? '', /is stale, the service has sha256:/);
     // The follow-up reload (re-read hash) pushes again and is confirmed.
     await waitFor(() => unit.current?.hash === hashValue({ threshold: 2 }), { message: 'follow-up commit' });
@@ -85,7 +85,7 @@ test('a service that confirms a different hash than the pushed context is reject
   const model = wordModel();
   const service = await startMcpServer({ models: [model] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url, retries: 0 });
+  const client = modelServiceClient({ url: service.url });
   let desired: unknown = { threshold: 1 };
   const unit = modelContext({ client, model: 'words', load: () => desired, retry: false });
   try {
@@ -103,21 +103,11 @@ test('a service that confirms a different hash than the pushed context is reject
 
 test('a push whose response is lost is settled by re-reading the hash: committed if it landed, rejected if not', async () => {
   const { service, client: direct } = await setup();
-  // A proxy that forwards everything, but for PUT context drops the connection instead of answering:
-  // after forwarding (`land`) or without forwarding.
+  // A proxy that forwards everything, but for an update_context call drops the connection instead of
+  // answering: after forwarding (`land`) or without forwarding (`drop`).
   let putMode: 'land' | 'drop' | 'pass' = 'pass';
-  const proxy = await rawServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const isPut = req.method === 'PUT' && req.url?.endsWith('/context');
-    if (isPut && putMode === 'drop') { res.socket?.destroy(); return; }
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
-    const upstream = await fetch(`${service.url}${req.url}`, { method: req.method ?? 'GET', headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
-    const text = await upstream.text();
-    if (isPut && putMode === 'land') { res.socket?.destroy(); return; }
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
-  });
-  const client = createMcpClient({ baseUrl: proxy.url, token: 'context-token', retries: 0 });
+  const proxy = await mcpProxy(service.url, (body) => (body.includes('"update_context"') ? putMode : 'pass'));
+  const client = modelServiceClient({ url: proxy.url, token: 'context-token' });
   let desired: unknown = { threshold: 1 };
   const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
   try {
@@ -131,7 +121,7 @@ test('a push whose response is lost is settled by re-reading the hash: committed
     desired = { threshold: 6 };
     const dropped = await unit.reload();
     assert.equal(dropped.status, 'rejected');
-    assert.match(dropped.error?.message ?? '', /PUT \/models\/words\/context failed/);
+    assert.match(dropped.error?.message ?? '', /tools\/call update_context failed/);
     assert.equal(unit.get().contextHash, hashValue({ threshold: 5 }));
     assert.equal((await direct.getModel('words')).contextHash, hashValue({ threshold: 5 }));
     putMode = 'pass';
@@ -151,30 +141,27 @@ test('a push whose response is lost is settled by re-reading the hash: committed
 async function countedService(port = 0) {
   const handler = createMcpServer({ models: [wordModel()], token: 'context-token' });
   await handler.ready();
-  const counts = { puts: 0, contextReads: 0 };
-  const server = createServer((req, res) => {
-    if (req.url === '/mcp/v1/models/words/context') {
-      if (req.method === 'PUT') counts.puts++;
-      if (req.method === 'GET') counts.contextReads++;
-    }
-    handler(req, res);
-  });
+  const server = createServer(handler);
   const listening = await listen(server, port, '127.0.0.1');
+  const counts = {
+    get puts() { return handler.stats().tools.update_context ?? 0; },
+    get contextReads() { return handler.stats().reads['model://words/context'] ?? 0; },
+  };
   return {
-    url: `http://127.0.0.1:${listening.address.port}`,
+    url: `http://127.0.0.1:${listening.address.port}/mcp`,
     port: listening.address.port,
     counts,
     async close() {
-      await listening.close();
       await handler.close();
+      await listening.close();
     },
   };
 }
 
 test('drift: another writer changed the context while the desired one did not; the next reload pushes it back, once', async () => {
   const service = await countedService();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
-  const other = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
+  const other = modelServiceClient({ url: service.url, token: 'context-token' });
   const desired = { threshold: 1 };
   const results: ReloadResult[] = [];
   const audit: AuditRecord[] = [];
@@ -213,7 +200,7 @@ test('drift: another writer changed the context while the desired one did not; t
 
 test('steady state: reloads with no drift push nothing and are unchanged; a changed context pushes once, without a drift read', async () => {
   const service = await countedService();
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retries: 0 });
+  const client = modelServiceClient({ url: service.url, token: 'context-token' });
   let desired: unknown = { threshold: 1 };
   const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
   try {
@@ -246,8 +233,8 @@ test('steady state: reloads with no drift push nothing and are unchanged; a chan
 test('a service restarted with its default context: a reload while it is down is rejected, the next one repairs it', async () => {
   let service = await countedService();
   const port = service.port;
-  // Default retries: the restart leaves the client's keep-alive sockets dead, like in production.
-  const client = createMcpClient({ baseUrl: service.url, token: 'context-token', retryDelayMs: 20 });
+  // The restart ends the session: the connection opens a new one (the old id is answered 404).
+  const client = modelServiceClient({ url: service.url, token: 'context-token', reconnectDelayMs: 20, maxReconnectDelayMs: 200 });
   const desired = { threshold: 4, label: 'tuned' };
   const unit = modelContext({ client, model: 'words', load: () => desired, schema: Schema, retry: false });
   try {
@@ -257,7 +244,7 @@ test('a service restarted with its default context: a reload while it is down is
     const down = await unit.reload({ reason: 'service down' });
     assert.equal(down.status, 'rejected', 'an unreachable service cannot be confirmed');
     assert.equal(down.stage, 'create');
-    assert.match(down.error?.message ?? '', /PUT \/models\/words\/context failed/);
+    assert.match(down.error?.message ?? '', /tools\/call update_context failed/);
     assert.equal(unit.get().contextHash, hashValue(desired), 'the live generation is kept');
     // The service comes back on the same port with its default context.
     service = await countedService(port);

@@ -1,5 +1,5 @@
 /** Test fixtures of the mcp area: small real models (no mocks of the protocol) and a raw hostile server. */
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -61,6 +61,46 @@ export async function rawServer(respond: (req: IncomingMessage, res: ServerRespo
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/**
+ * A streaming HTTP proxy in front of a real MCP server. `decide(body)` sees each POST body:
+ * `pass` forwards it, `drop` kills the client's socket without forwarding, `land` forwards it,
+ * waits for the whole answer, then kills the client's socket (the answer is lost).
+ */
+export async function mcpProxy(target: string, decide: (body: string) => 'pass' | 'drop' | 'land'): Promise<{ url: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const verdict = req.method === 'POST' ? decide(body.toString('utf8')) : 'pass';
+      if (verdict === 'drop') { req.socket.destroy(); return; }
+      const headers = { ...req.headers, host: upstream.host };
+      const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers }, (up) => {
+        if (verdict === 'land') {
+          up.resume();
+          up.once('end', () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      forward.on('error', () => req.socket.destroy());
+      res.on('close', () => forward.destroy());
+      forward.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${upstream.pathname}`,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

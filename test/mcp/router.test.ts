@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMcpClient } from '../../src/mcp/client.js';
+import { modelServiceClient } from '../../src/mcp/model-client.js';
 import { startMcpServer } from '../../src/mcp/serve.js';
 import { ModelRouter, StepWindow } from '../../src/mcp/router.js';
 import type { RouterMetrics } from '../../src/mcp/router.js';
@@ -23,9 +23,10 @@ test('StepWindow closes at exactly minRequests, or early once the error budget i
 test('the router splits traffic exactly by percent, records outcomes, and falls back from a failing canary', async () => {
   const service = await startMcpServer({ models: [wordModel()] });
   await service.handler.ready();
-  const client = createMcpClient({ baseUrl: service.url });
+  const client = modelServiceClient({ url: service.url });
   try {
-    await client.waitForOperation((await client.loadVersion('words', 'broken')).id);
+    await client.loadVersion('words', 'broken');
+    await client.waitForVersion('words', 'broken');
     const metrics: RouterMetrics = { requests: {}, errors: {}, fallbacks: 0 };
     const router = new ModelRouter({ client, model: 'words', version: 'v1', metrics });
     assert.deepEqual(router.weights(), { v1: 100 });
@@ -52,6 +53,7 @@ test('the router splits traffic exactly by percent, records outcomes, and falls 
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => noFallback.route({ text: 'good' })));
     assert.equal(results.filter((r) => r.status === 'rejected').length, 2);
   } finally {
+    await client.connection.close();
     await service.close();
   }
 });
