@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditFanout } from './audit.js';
 import { changedPaths } from '../support/changed-paths.js';
+import * as diagnostics from './diagnostics.js';
 import { SafeEmitter } from './emitter.js';
 import {
   AbortedError,
@@ -81,6 +82,7 @@ interface Attempt {
 
 /** A coalesced reload: every caller that arrives before its load begins shares it. */
 interface Run {
+  id: number;
   trigger: TriggerInfo;
   reason: string | undefined;
   actor: string | undefined;
@@ -160,6 +162,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
   #leases = 0;
   #generationId = 0;
   #attemptId = 0;
+  #runId = 0;
   #lastCommitted: GenerationInfo | undefined;
 
   #next: Run | undefined;
@@ -208,6 +211,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     const cell = slot.cell;
     cell.leases++;
     this.#leases++;
+    diagnostics.leased(this.name, slot.gen, 'use');
     let out: X | Promise<X>;
     try {
       out = fn(cell.resource, slot.gen);
@@ -227,6 +231,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     if (slot === undefined) throw this.#notReady('acquire');
     slot.cell.leases++;
     this.#leases++;
+    diagnostics.leased(this.name, slot.gen, 'acquire');
     return new ResourceLease<R>(slot.cell, slot.gen as Generation<unknown, R>, this.#releaseCell);
   }
 
@@ -252,6 +257,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
       if (opts.force) run.force = true;
     }
     if (opts.signal) this.#watchCallerSignal(run, opts.signal);
+    diagnostics.reloadRequested(this.name, run.id, opts.trigger);
     return run.promise;
   }
 
@@ -259,6 +265,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     let resolve!: (result: ReloadResult) => void;
     const promise = new Promise<ReloadResult>((r) => (resolve = r));
     return {
+      id: ++this.#runId,
       trigger: opts.trigger ? triggerInfo(opts.trigger) : MANUAL,
       reason: opts.reason,
       actor: opts.actor,
@@ -295,11 +302,11 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
       // From here on the load begins: later callers start a new follow-up run.
       if (this.#next === run) this.#next = undefined;
       this.#active = run.abort;
-      attempt = this.#newAttempt('reload', run.trigger, run, run.abort);
+      attempt = this.#newAttempt('reload', run.trigger, run, run.abort, run.id);
       result = this.#closed ? this.#finishRejected(attempt, undefined, this.#closedError('reload')) : this.#settle(attempt, await this.#attempt(attempt));
     } catch (error) {
       // Defensive: a bug must still settle every caller.
-      attempt ??= this.#newAttempt('reload', run.trigger, run, run.abort);
+      attempt ??= this.#newAttempt('reload', run.trigger, run, run.abort, run.id);
       result = this.#finishRejected(attempt, undefined, error instanceof Error ? error : new Error(safeMessage(error)));
     } finally {
       this.#active = undefined;
@@ -338,8 +345,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
 
   // ─── the pipeline ────────────────────────────────────────────────────────────────────────
 
-  #newAttempt(action: Attempt['action'], trigger: TriggerInfo, opts: { reason?: string | undefined; actor?: string | undefined; force?: boolean }, abort: StageAbort): Attempt {
-    return {
+  #newAttempt(action: Attempt['action'], trigger: TriggerInfo, opts: { reason?: string | undefined; actor?: string | undefined; force?: boolean }, abort: StageAbort, run?: number): Attempt {
+    const attempt: Attempt = {
       id: ++this.#attemptId,
       action,
       trigger,
@@ -349,6 +356,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
       abort,
       startedAt: this.#o.clock.now(),
     };
+    diagnostics.attemptStarted(this.name, attempt, run, this.#current?.id);
+    return attempt;
   }
 
   #ctx(stage?: Stage): ErrorContext {
@@ -372,6 +381,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     const counter = { attempts: 0 };
     if (raw === NO_RAW) {
       this.#lastLoadStart = o.clock.now();
+      diagnostics.stageStarted(this.name, 'load');
       try {
         raw = await this.#load(a, previous, counter);
         // The source answered: whatever happens next, it is no longer "down".
@@ -380,6 +390,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
         return { kind: 'rejected', stage: 'load', error: this.#loadError(error, a.abort, counter.attempts) };
       }
     }
+    diagnostics.stageStarted(this.name, 'validate');
     if (a.abort.aborted) return { kind: 'rejected', stage: 'validate', error: new AbortedError(formatMessage('validation aborted', this.#ctx('validate')), this.#ctx('validate')) };
 
     let value: T;
@@ -405,7 +416,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
   #load(a: Attempt, previous: CommittedGeneration<T, R> | undefined, counter: { attempts: number }): Promise<unknown> {
     const o = this.#o;
     const once = (): Promise<unknown> => {
-      counter.attempts++;
+      diagnostics.loadTried(this.name, ++counter.attempts);
       return runStage('load', o.timeouts.load, a.abort, (abort) => o.load(new LoadCtx(abort, previous, a.trigger)), {
         clock: o.clock,
         unit: this.name,
@@ -451,6 +462,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     let resource: R;
     if (o.create) {
       const create = o.create;
+      diagnostics.stageStarted(this.name, 'create');
       try {
         resource = await runStage('create', o.timeouts.create, parent, (abort) => create(value, new StageCtx(abort, this.name, previous, trigger)), {
           clock: o.clock,
@@ -468,6 +480,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     const cell = new ResourceCell(resource, info);
     if (o.healthCheck) {
       const healthCheck = o.healthCheck;
+      diagnostics.stageStarted(this.name, 'health');
       try {
         const ok = await runStage('health', o.timeouts.healthCheck, parent, (abort) => healthCheck(resource, new StageCtx(abort, this.name, previous, trigger)), {
           clock: o.clock,
@@ -517,6 +530,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     this.#retained.push(slot);
     if (this.#retained.length > o.history + 1) this.#retained.splice(0, this.#retained.length - (o.history + 1));
     this.#startFailed = false;
+    diagnostics.committed(this.name, previous?.gen, gen);
 
     const result = this.#result(a, 'committed', gen.id, previous?.gen.id);
     this.#lastAttempt = { at: gen.committedAt, outcome: 'committed' };
@@ -565,6 +579,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
       return;
     }
     this.#draining.add(cell);
+    diagnostics.drainStarted(this.name, cell.info.id, cell.leases);
     cell.drainTimer = this.#o.clock.setTimeout(() => {
       cell.drainTimer = undefined;
       if (cell.disposed) return;
@@ -578,6 +593,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     if (cell.disposed) return;
     cell.disposed = true;
     cell.retired = true;
+    diagnostics.disposeStarted(this.name, cell.info.id, cell.leases);
     this.#draining.delete(cell);
     if (cell.drainTimer !== undefined) {
       this.#o.clock.clearTimeout(cell.drainTimer);
@@ -605,6 +621,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
   }
 
   #disposed(cell: ResourceCell<R>): void {
+    diagnostics.disposeEnded(this.name, cell.info.id, cell.leases);
     if (this.#events.has('disposed')) this.#events.emit('disposed', { unit: this.name, generation: cell.info });
     const progress = this.#progress;
     if (progress) {
@@ -654,6 +671,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
   }
 
   #auditAttempt(a: Attempt, result: ReloadResult, hash: string | undefined, extra?: CommitExtra): void {
+    diagnostics.attemptEnded(this.name, result, hash, extra?.target);
     if (!this.#audit.active) return;
     const record: AuditRecord = {
       id: randomUUID(),
@@ -904,7 +922,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R>, Stageable, AuditAttachab
     } catch {
       trigger = { kind: 'hint' };
     }
-    this.reload({ trigger }).catch(() => undefined);
+    this.reload({ trigger: diagnostics.markHint(trigger) }).catch(() => undefined);
   };
 
   async #startWatching(): Promise<void> {
