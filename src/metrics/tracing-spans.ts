@@ -20,6 +20,9 @@ interface OpenAttempt {
   stage: { name: string; span: Span } | undefined;
 }
 
+/** The code of a group member's attempt discarded because another member failed. */
+const GROUP_DISCARD = 'RELOADKIT_GROUP';
+
 /** Retired generations remembered for their drain and dispose spans; bounds keepPrevious leftovers. */
 const MAX_RETIRING = 256;
 
@@ -106,8 +109,8 @@ export class AttemptSpans {
       if (m.stage !== undefined) span.setAttribute(A.stage, m.stage);
       span.setAttributes(error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-      // A group discard names another member's stage: this unit's own stage did not fail.
-      if (stage !== undefined && stage.name === m.stage) {
+      // A group discard (RELOADKIT_GROUP) names another member's stage: this unit's own stage did not fail.
+      if (stage !== undefined && stage.name === m.stage && code !== GROUP_DISCARD) {
         stage.span.setAttributes(error);
         stage.span.setStatus({ code: SpanStatusCode.ERROR, message: code });
       }
