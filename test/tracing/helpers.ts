@@ -1,9 +1,12 @@
 // The real OpenTelemetry SDK for the tracing tests: one tracer provider with an in-memory exporter
 // and an AsyncLocalStorage context manager, registered once per test process, and helpers that
 // read the exported spans as a tree.
-import { context, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { createRequire } from 'node:module';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
@@ -33,6 +36,7 @@ export function otel(): Otel {
   const provider = new BasicTracerProvider({ spanProcessors: [startOrder, new SimpleSpanProcessor(exporter)] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   shared = { exporter, provider };
   return shared;
 }
@@ -76,4 +80,20 @@ export function exportedStrings(span: ReadableSpan): string[] {
   for (const link of span.links) attrs(link.attributes);
   attrs(span.resource.attributes);
   return out;
+}
+
+let http: HttpInstrumentation | undefined;
+
+/**
+ * The real `@opentelemetry/instrumentation-http`, patching `node:http` servers created from now on
+ * (its hook patches `http.Server.prototype`, which ESM imports share; requiring the module once
+ * is what applies it).
+ */
+export function instrumentHttp(): void {
+  if (http) return;
+  const { provider } = otel();
+  http = new HttpInstrumentation();
+  http.setTracerProvider(provider);
+  http.enable();
+  createRequire(import.meta.url)('node:http');
 }
