@@ -18,7 +18,6 @@ const { exporter, provider } = otel();
 const tracer = provider.getTracer('reloadkit-test');
 const Config = z.object({ version: z.number(), db: z.object({ host: z.string(), port: z.number() }) });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stage overrides typed by each test
 function configUnit(name: string, over: Record<string, any> = {}) {
   const source = { value: { version: 1, db: { host: 'a', port: 1 } } as unknown, loads: 0, fail: 0 };
   const disposed: number[] = [];
