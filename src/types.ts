@@ -1,13 +1,12 @@
 /**
  * The public types of reloadkit's core: units, generations, results, leases, triggers, sources,
  * events and audit records. Every other module (file, http, etcd, redis, nats, cache, mcp,
- * metrics) is written against these names; see docs/architecture.md and DESIGN §1–§3.
+ * metrics) is written against these names; see docs/architecture.md.
  *
  * @module
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
-import type { ATTACH_AUDIT, STAGE, StageOutcome } from './core/internal.js';
 
 /** The pipeline stages, as named in results, events, errors and audit records. */
 export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify';
@@ -119,6 +118,11 @@ export interface LastAttempt {
 export interface UnitStatus {
   name: string;
   state: 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
+  /**
+   * True while a committed generation is being served (`ready` or `degraded`, not closed). Each
+   * member computes its own; registries, metrics and `/ready` read this field only.
+   */
+  ready?: boolean;
   /** Live generation id, 0 before the first commit. */
   generation: number;
   hash: string | null;
@@ -130,6 +134,11 @@ export interface UnitStatus {
   draining: number;
   /** Why the unit is degraded (e.g. `served from lastKnownGood`), when it is. */
   reason?: string;
+  /**
+   * Which layer set each leaf of the live generation (`'db.port': 'env APP_DB__PORT'`), when its
+   * source attached one: paths and layer names, never values.
+   */
+  provenance?: Readonly<Record<string, string>>;
   /** Extra kind-specific detail (a cache adds its size, stale entries...). Never values. */
   [extra: string]: unknown;
 }
@@ -253,7 +262,8 @@ export interface UnitEvents<T = unknown, R = unknown> {
   committed: [{ unit: string; previous: Generation<T, R> | undefined; current: Generation<T, R>; changedPaths: string[]; result: ReloadResult }];
   unchanged: [{ unit: string; current: Generation<T, R>; result: ReloadResult }];
   rejected: [{ unit: string; stage: Stage; error: Error & { code?: string }; result: ReloadResult }];
-  'rolled-back': [{ unit: string; from: number; to: number; target: number; reason: string; result: ReloadResult }];
+  /** A rollback committed; `error` is the `VerifyError` when the verify window caused it. */
+  'rolled-back': [{ unit: string; from: number; to: number; target: number; reason: string; result: ReloadResult; error?: Error & { code?: string } }];
   disposed: [{ unit: string; generation: GenerationInfo }];
   'drain-timeout': [{ unit: string; generation: GenerationInfo; leases: number }];
   error: [{ unit: string; error: Error; where: string }];
@@ -261,7 +271,7 @@ export interface UnitEvents<T = unknown, R = unknown> {
 
 export type UnitEventName = keyof UnitEvents;
 
-/** A reloadable unit. See DESIGN §1 for the contract of each member. */
+/** A reloadable unit: each member's contract is on the member. */
 export interface Reloadable<T = unknown, R = T> {
   readonly name: string;
   /** Starts watches and triggers, then the initial load. Idempotent; retried by a new call after a failure. */
@@ -287,10 +297,6 @@ export interface Reloadable<T = unknown, R = T> {
   once<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
   /** Stops triggers, waits for leases (up to the drain timeout), disposes everything. Idempotent. */
   close(): Promise<void>;
-  /** @internal Stages a candidate without committing (used by `group()`); see src/internal.ts. */
-  [STAGE](opts?: ReloadOptions): Promise<StageOutcome>;
-  /** @internal Attaches an audit sink (used by registries); returns a detach function. */
-  [ATTACH_AUDIT](sink: AuditSink): () => void;
 }
 
 /**

@@ -1,28 +1,26 @@
 /**
- * `ReloadableCache`: per-key generations with the unit's guarantees. Each entry goes through
- * load (retry, timeout) → validate → dedupe by hash before it replaces the previous one; one load
- * per key at a time (single flight); stale-while-revalidate and serve-stale-on-error; targeted
- * invalidation (drop or refresh in place); bounded LRU with drain-then-dispose.
+ * `ReloadableCache`: per-key generations with the unit's guarantees, built on the core's seams:
+ * the pipeline stages for each key's load (loads.ts), the lease tracker for drain-then-dispose of
+ * entries (each entry is a cell), the reporter for results and audit, and the lifecycle's
+ * `Watches` for invalidation triggers. What the cache keeps to itself is what differs from a unit:
+ * its per-key store (a bounded LRU), single flight per key, and freshness.
  *
  * Hit path: `get(key)` on a fresh entry is one map lookup, an LRU bump, one clock read (skipped
  * when there is no TTL) and `Promise.resolve(value)`; `getSync(key)` is the same without the promise.
  *
  * @module
  */
-import { AbortedError, ClosedError, errorInfo, ReloadkitError } from '../errors.js';
-import { keyHash as hashKey } from './key-hash.js';
-import { ATTACH_AUDIT, type AuditAttachable } from '../core/internal.js';
-import type { AuditSink, Clock, LastAttempt, RegistryMember, ReloadOptions, ReloadResult, Stage, TriggerInfo } from '../types.js';
+import { AbortedError, ReloadkitError } from '../errors.js';
+import { defineMember } from '../core/member.js';
+import { StartOnce } from '../core/lifecycle.js';
 import { realClock } from '../support/clock.js';
-import { SafeEmitter } from '../core/emitter.js';
-import { CacheEntry } from './entry.js';
-import { runEntryPipeline, type Candidate, type PipelineConfig } from './entry-pipeline.js';
-import { parseInvalidateOptions, parseTarget, startInvalidation } from './invalidation.js';
-import { Lru } from './lru.js';
-import { CacheAudit } from './audit-fanout.js';
+import type { Hint, RegistryMember, ReloadOptions } from '../types.js';
+import { CacheContext } from './context.js';
+import type { CacheEntry } from './entry.js';
+import { bindInvalidation, gapOfHint, keysOfHint, normalizeSelection, parseInvalidateOptions, parseTarget, type InvalidationBinding, type KeyTargets } from './invalidation.js';
+import { Invalidator, type ResolvedInvalidate } from './invalidator.js';
+import { EntryLoads } from './loads.js';
 import type { ResolvedCacheOptions } from './options.js';
-import { Retirer } from './retire.js';
-import { SingleFlight, type Flight } from './single-flight.js';
 import type {
   CacheEntryInfo,
   CacheEventName,
@@ -31,134 +29,106 @@ import type {
   CacheReloadResult,
   CacheStats,
   CacheStatus,
+  HintGap,
   InvalidateOptions,
-  InvalidationMode,
   InvalidationTarget,
 } from './types.js';
 
-/** What one load ended with. `superseded`: an invalidation overtook it; its waiters ask again. */
-type Outcome<V> =
-  | { status: 'committed' | 'unchanged'; entry: CacheEntry<V> }
-  | { status: 'rejected'; stage: Stage; error: Error & { code?: string }; entry: CacheEntry<V> | undefined }
-  | { status: 'superseded' };
+/** How many times `acquire` retries when the entry it got was retired before it could lease it. */
+const MAX_LEASE_ROUNDS = 8;
 
-interface RefreshCounts {
-  committed: number;
-  unchanged: number;
-  rejected: number;
-  first?: { stage: Stage; error: Error & { code?: string } };
+/** A lease on one entry; its `hash` is derived when read. */
+class EntryLease<V> implements CacheLease<V> {
+  readonly #ctx: CacheContext<V>;
+  #entry: CacheEntry<V> | undefined;
+  readonly value: V;
+  readonly key: string;
+
+  constructor(ctx: CacheContext<V>, entry: CacheEntry<V>) {
+    this.#ctx = ctx;
+    this.#entry = entry;
+    this.value = entry.value;
+    this.key = entry.key;
+    ctx.leases.hold(entry);
+  }
+
+  get hash(): string {
+    return this.#ctx.valueHash(this.value);
+  }
+
+  release(): void {
+    const entry = this.#entry;
+    if (entry === undefined) return;
+    this.#entry = undefined;
+    this.#ctx.leases.release(entry);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
 }
-
-/** How many times a waiter re-asks after its flight was superseded before giving up. */
-const MAX_ROUNDS = 8;
-
-const valueOf = <V>(entry: CacheEntry<V>): V => entry.value;
 
 /**
  * A reloadable cache (see `reloadableCache()` for options and an example). A `RegistryMember`.
  */
-export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
+export class ReloadableCache<V> implements RegistryMember {
   readonly name: string;
-  private readonly events: SafeEmitter<CacheEvents>;
-  private readonly o: ResolvedCacheOptions<V>;
-  private readonly clock: Clock;
-  private readonly noTtl: boolean;
-  /** With the real clock, the hit path reuses one clock reading for up to 1 ms (see `hitNow`). */
-  private readonly coarseClock: boolean;
-  private cachedNow = 0;
-  private readonly forgetNow = (): void => {
-    this.cachedNow = 0;
+  readonly #c: CacheContext<V>;
+  readonly #loads: EntryLoads<V>;
+  readonly #invalidator: Invalidator<V>;
+  readonly #bindings: InvalidationBinding[];
+  readonly #starting: StartOnce<void>;
+  readonly #noTtl: boolean;
+  readonly #ttlMs: number;
+  /** With the real clock, the hit path reuses one clock reading for up to 1 ms (see `#hitNow`). */
+  readonly #coarseClock: boolean;
+  #cachedNow = 0;
+  readonly #forgetNow = (): void => {
+    this.#cachedNow = 0;
   };
-  private readonly lru: Lru<CacheEntry<V>>;
-  private readonly flights = new SingleFlight<Outcome<V>>();
-  private readonly retirer: Retirer<V>;
-  private readonly pipeline: PipelineConfig<V>;
-  private readonly auditTrail: CacheAudit;
-  private state: 'initializing' | 'ready' | 'closed' = 'initializing';
-  private startPromise: Promise<void> | undefined;
-  private closePromise: Promise<void> | undefined;
-  private stopInvalidations: Array<() => Promise<void>> = [];
-  private generation = 0;
-  private lastCommitAt: number | null = null;
-  private lastAttempt: LastAttempt | null = null;
-  private attempts = 0;
-  private drainWaiters: Array<() => void> = [];
-  // Hit-path counters are plain fields (one store, no nested object); the rest live in `counters`.
-  private hits = 0;
-  private misses = 0;
-  private staleServes = 0;
-  private readonly counters = {
-    committed: 0,
-    unchanged: 0,
-    rejected: 0,
-    drop: 0,
-    refresh: 0,
-    evictions: 0,
-    disposals: 0,
-  };
+  #closing: Promise<void> | undefined;
+  #startCalled = false;
 
   constructor(options: ResolvedCacheOptions<V>) {
-    // A throwing listener becomes an `error` event; one on `error` itself has nowhere left to go.
-    this.events = new SafeEmitter<CacheEvents>((error, event) => {
-      if (event !== 'error') this.reportError(asError(error), `listener:${String(event)}`);
-    });
-    this.o = options;
+    const c = new CacheContext<V>(options);
+    this.#c = c;
     this.name = options.name;
-    this.clock = options.clock;
-    this.noTtl = options.ttlMs === Infinity;
-    this.coarseClock = options.clock === realClock;
-    this.lru = new Lru(options.max);
-    this.auditTrail = new CacheAudit(options.name, () => options.clock.now(), (error) => this.reportError(error, 'audit'));
-    if (options.audit) this.auditTrail.attach(options.audit);
-    this.pipeline = {
-      unit: options.name,
-      load: options.load,
-      schema: options.schema,
-      validate: options.validate,
-      hash: options.hash,
-      retry: options.retry,
-      loadTimeoutMs: options.loadTimeoutMs,
-      clock: options.clock,
-    };
-    this.retirer = new Retirer<V>(options.name, options.clock, options.drainMs, options.disposeTimeoutMs, options.dispose, {
-      onDisposed: (entry) => {
-        this.counters.disposals += 1;
-        this.emit('disposed', { unit: this.name, keyHash: entry.keyHash, hash: entry.hash });
-        if (this.retirer.draining.size === 0) this.wakeDrainWaiters();
-      },
-      onDrainTimeout: (entry, leases) => {
-        this.emit('drain-timeout', { unit: this.name, keyHash: entry.keyHash, hash: entry.hash, leases });
-      },
-      onError: (error, where) => this.reportError(error, where),
-    });
+    this.#noTtl = options.ttlMs === Infinity;
+    this.#ttlMs = options.ttlMs;
+    this.#coarseClock = options.clock === realClock;
+    this.#loads = new EntryLoads(c);
+    this.#invalidator = new Invalidator(c, this.#loads);
+    const target = { applyTargets: (targets: KeyTargets | 'all', gap: HintGap | undefined, o: ResolvedInvalidate) => this.#invalidator.targets(targets, gap, o) };
+    this.#bindings = options.invalidateOn.map((spec) => bindInvalidation(spec, target, (error, where) => c.reportError(error, where)));
+    this.#starting = new StartOnce(() => this.#start());
+    defineMember(this, { attachAudit: (sink) => c.attachAudit(sink) });
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Events
+  // ─── events ──────────────────────────────────────────────────────────────────────────────
 
   /** Subscribes to a typed event (listeners that throw are reported as `error` events). */
   on<E extends CacheEventName>(event: E, fn: (...args: CacheEvents[E]) => void): this {
-    this.events.on(event, fn);
+    this.#c.events.on(event, fn);
     return this;
   }
 
   once<E extends CacheEventName>(event: E, fn: (...args: CacheEvents[E]) => void): this {
-    this.events.once(event, fn);
+    this.#c.events.once(event, fn);
     return this;
   }
 
   off<E extends CacheEventName>(event: E, fn?: (...args: CacheEvents[E]) => void): this {
-    this.events.off(event, fn);
+    this.#c.events.off(event, fn);
     return this;
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Reads
+  // ─── reads ───────────────────────────────────────────────────────────────────────────────
 
   /**
    * The value for `key`: fresh entries at once; stale ones at once while they refresh in the
-   * background; missing or expired ones after one shared load. Rejects with the load's
-   * `ReloadkitError` when nothing valid can be served.
+   * background; missing or expired ones after one shared load (an expired entry whose refresh's
+   * first attempt fails is answered with its stale value at once, the retries go on in the
+   * background). Rejects with the load's `ReloadkitError` when nothing valid can be served.
    *
    * @example
    * ```ts
@@ -166,12 +136,18 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   get(key: string): Promise<V> {
-    const entry = this.lru.get(key);
-    if (entry !== undefined && entry.failure === undefined && (this.noTtl || this.hitNow() < entry.staleAt)) {
-      this.hits += 1;
-      return Promise.resolve(entry.value);
+    const lru = this.#c.lru;
+    const slot = lru.touch(key);
+    if (slot >= 0) {
+      const entry = lru.nodeAt(slot);
+      if (entry.failure === undefined && (this.#noTtl || this.#hitNow() < lru.stampAt(slot) + this.#ttlMs)) {
+        this.#c.hits += 1;
+        return Promise.resolve(entry.value);
+      }
+    } else if (typeof key !== 'string') {
+      return Promise.reject(new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`));
     }
-    return this.entryFor(key, entry !== undefined).then(valueOf);
+    return this.#loads.read(key);
   }
 
   /**
@@ -185,22 +161,24 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   getSync(key: string): V | undefined {
-    const entry = this.lru.get(key);
-    if (entry === undefined) {
-      this.misses += 1;
+    const c = this.#c;
+    const slot = c.lru.touch(key);
+    if (slot < 0) {
+      c.misses += 1;
       return undefined;
     }
-    if (entry.failure === undefined && (this.noTtl || this.hitNow() < entry.staleAt)) {
-      this.hits += 1;
+    const entry = c.lru.nodeAt(slot);
+    if (entry.failure === undefined && (this.#noTtl || this.#hitNow() < c.lru.stampAt(slot) + this.#ttlMs)) {
+      c.hits += 1;
       return entry.value;
     }
-    const now = this.clock.now();
-    if (this.servableStale(entry, now)) {
-      this.staleServes += 1;
-      this.maybeRefreshInBackground(entry, now);
+    const now = c.clock.now();
+    if (!c.closed && this.#loads.servableStale(entry, c.lru.stampAt(slot), now)) {
+      c.staleServes += 1;
+      this.#loads.refreshInBackground(entry, now);
       return entry.value;
     }
-    this.misses += 1;
+    c.misses += 1;
     return undefined;
   }
 
@@ -232,35 +210,30 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   async acquire(key: string): Promise<CacheLease<V>> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const entry = await this.entryFor(key, this.lru.has(key));
-      // The entry may have been retired and disposed between its load and this continuation.
-      if (entry.disposed) continue;
-      entry.leases += 1;
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        this.retirer.released(entry);
-      };
-      return { value: entry.value, key, hash: entry.hash, release, [Symbol.dispose]: release };
+    const c = this.#c;
+    for (let round = 0; round < MAX_LEASE_ROUNDS; round++) {
+      const value = await this.get(key);
+      // Lease the entry that holds this value now; it may have been replaced since the read.
+      const entry = c.lru.peek(key);
+      if (entry !== undefined && entry.value === value && !entry.retired) return new EntryLease(c, entry);
     }
-    throw new ReloadkitError('RELOADKIT_CONFLICT', `[${this.name}] could not lease key ${hashKey(key)}: it was replaced ${MAX_ROUNDS} times in a row`, { unit: this.name });
+    throw new ReloadkitError('RELOADKIT_CONFLICT', `[${this.name}] could not lease key ${c.keyHash(key)}: it was replaced ${MAX_LEASE_ROUNDS} times in a row`, { unit: this.name });
   }
 
   /** True when `key` has an entry (fresh or stale); does not count as a hit or touch recency. */
   has(key: string): boolean {
-    return this.lru.has(key);
+    return this.#c.lru.has(key);
   }
 
   /** Number of entries. */
   get size(): number {
-    return this.lru.size;
+    return this.#c.lru.size;
   }
 
   /** The entry's hashes and times (never its value), without touching recency. */
   inspect(key: string): CacheEntryInfo | undefined {
-    return this.lru.peek(key)?.info();
+    const entry = this.#c.lru.peek(key);
+    return entry && this.#c.info(entry);
   }
 
   /**
@@ -272,45 +245,49 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   stats(): CacheStats {
-    const { stale } = this.scan();
-    const c = this.counters;
+    const c = this.#c;
+    const k = c.counters;
     return {
-      hits: this.hits,
-      misses: this.misses,
-      staleServes: this.staleServes,
-      loads: { committed: c.committed, unchanged: c.unchanged, rejected: c.rejected },
-      invalidations: { drop: c.drop, refresh: c.refresh },
-      evictions: c.evictions,
-      disposals: c.disposals,
-      size: this.lru.size,
-      stale,
-      inflight: this.flights.size,
+      hits: c.hits,
+      misses: c.misses,
+      staleServes: c.staleServes,
+      loads: { committed: k.committed, unchanged: k.unchanged, rejected: k.rejected },
+      invalidations: { drop: k.drop, refresh: k.refresh },
+      evictions: k.evictions,
+      disposals: k.disposals,
+      size: c.lru.size,
+      stale: this.#scan().stale,
+      inflight: c.flights.size,
     };
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Invalidation and reload
+  // ─── invalidation and reload ─────────────────────────────────────────────────────────────
 
   /**
-   * Invalidates one key or every key with a prefix: `drop` removes the entries (the next `get`
-   * loads), `refresh` reloads them in place (readers keep the old value until the new one
-   * commits; a failed refresh keeps the old entry, marked stale). In-flight loads that began
-   * before the call are superseded. Resolves when done (for `refresh`: when reloaded).
+   * Invalidates one key, every key with a prefix, or every entry loaded before a time: `drop`
+   * removes the entries (the next `get` loads), `refresh` reloads them in place (readers keep the
+   * old value until the new one commits; a failed refresh keeps the old entry, marked stale).
+   * In-flight loads that began before the call are superseded. Resolves when done (for
+   * `refresh`: when reloaded).
    *
    * @throws {TypeError} for an invalid target or options; rejects with `ClosedError` after `close()`.
    * @example
    * ```ts
    * await users.invalidate('user:42', { mode: 'refresh', actor: 'alice', reason: 'profile edit' });
    * await users.invalidate({ prefix: 'user:' }, { mode: 'drop' });
+   * await users.invalidate({ loadedBefore: outageStartedAt }, { mode: 'refresh' });
    * ```
    */
   async invalidate(target: InvalidationTarget, opts?: InvalidateOptions): Promise<{ invalidated: number }> {
     const parsed = parseTarget(target);
     const o = parseInvalidateOptions(opts);
-    this.assertOpen();
-    if (parsed.scope === 'key') return this.invalidateKeys([parsed.key], o, 'key', { keyHash: hashKey(parsed.key) });
+    const c = this.#c;
+    c.assertOpen('invalidate');
+    const inv = this.#invalidator;
+    if (parsed.scope === 'key') return inv.keys([parsed.key], o, 'key', { keyHash: c.keyHash(parsed.key) });
+    if (parsed.scope === 'loaded-before') return inv.keys(inv.loadedBefore(parsed.loadedBefore), o, 'loaded-before', { loadedBefore: parsed.loadedBefore });
     const prefix = parsed.prefix;
-    return this.invalidateKeys(this.presentKeys((k) => k.startsWith(prefix)), o, 'prefix', { prefixHash: hashKey(prefix) });
+    return inv.keys(inv.present((k) => k.startsWith(prefix)), o, 'prefix', { prefixHash: c.keyHash(prefix) });
   }
 
   /**
@@ -323,8 +300,26 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    */
   async invalidateAll(opts?: InvalidateOptions): Promise<{ invalidated: number }> {
     const o = parseInvalidateOptions(opts);
-    this.assertOpen();
-    return this.invalidateKeys(this.presentKeys(() => true), o, 'all', {});
+    this.#c.assertOpen('invalidateAll');
+    return this.#invalidator.keys(this.#invalidator.present(() => true), o, 'all', {});
+  }
+
+  /**
+   * Applies one hint as an invalidation trigger would (see `invalidationTrigger`): the hint's
+   * `keys`, `prefix` or `all` are invalidated with `mode`, and a `gap` is repaired by `onGap`.
+   * Resolves when done.
+   *
+   * @example
+   * ```ts
+   * await users.applyHint({ kind: 'bus', keys: ['user:42'], gap: { since, reason: 'reconnect' } }, { mode: 'refresh' });
+   * ```
+   */
+  async applyHint(hint: Hint, opts?: InvalidateOptions): Promise<void> {
+    if (hint === null || typeof hint !== 'object') throw new TypeError(`Expected a hint object, got ${hint === null ? 'null' : typeof hint}.`);
+    const o = parseInvalidateOptions(opts);
+    this.#c.assertOpen('applyHint');
+    const kind = typeof hint.kind === 'string' ? hint.kind : 'hint';
+    await this.#invalidator.targets(normalizeSelection(keysOfHint(hint)), gapOfHint(hint), { trigger: { kind }, ...o });
   }
 
   /**
@@ -339,50 +334,31 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   async reload(opts: ReloadOptions = {}): Promise<CacheReloadResult> {
-    this.assertOpen();
+    const c = this.#c;
+    c.assertOpen('reload');
     if (opts.signal?.aborted) throw new AbortedError(`[${this.name}] reload aborted before it started`, { unit: this.name });
-    const startedAt = this.clock.now();
-    const previous = this.generation;
-    const trigger = opts.trigger ?? { kind: 'manual' };
-    const keys = [...this.lru.keys()];
-    const counts = await this.refreshKeys(keys, trigger, opts.force === true);
-    const status: ReloadResult['status'] = counts.rejected > 0 ? 'rejected' : counts.committed > 0 ? 'committed' : 'unchanged';
-    const result: CacheReloadResult = {
-      id: ++this.attempts,
-      unit: this.name,
+    const attempt = c.report.begin('reload', opts.trigger ?? { kind: 'manual' }, { actor: opts.actor, reason: opts.reason });
+    const previous = c.generation;
+    const keys = [...c.lru.keys()];
+    const counts = await this.#loads.refreshKeys(keys, attempt.trigger, opts.force === true);
+    const status = counts.rejected > 0 ? 'rejected' : counts.committed > 0 ? 'committed' : 'unchanged';
+    const tally = { total: keys.length, committed: counts.committed, unchanged: counts.unchanged, rejected: counts.rejected };
+    const result = c.report.end(attempt, {
       status,
-      ok: status !== 'rejected',
-      generation: this.generation,
-      durationMs: this.clock.now() - startedAt,
-      keys: { total: keys.length, committed: counts.committed, unchanged: counts.unchanged, rejected: counts.rejected },
-    };
-    if (previous > 0) result.previous = previous;
-    if (counts.first) {
-      result.stage = counts.first.stage;
-      result.error = counts.first.error;
-    }
-    this.auditTrail.write({
-      action: 'reload',
-      trigger,
-      actor: opts.actor,
-      reason: opts.reason,
-      startedAt,
-      outcome: status,
-      from: previous,
-      to: this.generation,
+      generation: c.generation,
+      previous: previous > 0 ? previous : undefined,
       stage: counts.first?.stage,
-      error: counts.first ? errorInfo(counts.first.error) : undefined,
+      error: counts.first?.error,
       detail: { keys: keys.length, committed: counts.committed, unchanged: counts.unchanged, rejected: counts.rejected },
     });
-    return result;
+    return { ...result, keys: tally };
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Lifecycle
+  // ─── lifecycle ───────────────────────────────────────────────────────────────────────────
 
   /**
    * Starts the `invalidateOn` triggers and sources (watch before read). Idempotent; reads work
-   * before it too (entries load lazily).
+   * before it too (entries load lazily). A trigger that fails to start is an `error` event.
    *
    * @example
    * ```ts
@@ -390,12 +366,18 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   start(): Promise<void> {
-    if (this.state === 'closed') return Promise.reject(new ClosedError(`[${this.name}] cache is closed`, { unit: this.name }));
-    this.startPromise ??= this.doStart().catch((error: unknown) => {
-      this.startPromise = undefined;
-      throw error;
-    });
-    return this.startPromise;
+    if (this.#c.closed) return Promise.reject(this.#c.closedError('start'));
+    this.#startCalled = true;
+    return this.#starting.run();
+  }
+
+  async #start(): Promise<void> {
+    for (const binding of this.#bindings) await binding.start();
+    if (this.#c.closed) {
+      await Promise.all(this.#bindings.map((b) => b.stop()));
+      throw this.#c.closedError('start');
+    }
+    this.#c.started = true;
   }
 
   /**
@@ -408,8 +390,20 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    * ```
    */
   close(): Promise<void> {
-    this.closePromise ??= this.doClose();
-    return this.closePromise;
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const c = this.#c;
+    // Synchronously first: from here on no read is served and no load commits.
+    c.closed = true;
+    for (const key of [...c.flights.keys()]) c.flights.supersede(key);
+    for (const entry of c.lru.clear()) c.retire(entry, 'closed');
+    if (this.#startCalled) await this.#starting.run().catch(() => undefined);
+    await Promise.all(this.#bindings.map((b) => b.stop()));
+    // Leased entries dispose when released or when their drain timeout fires.
+    await c.leases.settle();
   }
 
   /**
@@ -417,340 +411,66 @@ export class ReloadableCache<V> implements RegistryMember, AuditAttachable {
    *
    * @example
    * ```ts
-   * users.status(); // { name: 'users', kind: 'cache', state: 'ready', size: 812, stale: 3, failing: 0, hits: 90211, ... }
+   * users.status(); // { name: 'users', kind: 'cache', state: 'ready', ready: true, size: 812, stale: 3, failing: 0, hits: 90211, ... }
    * ```
    */
   status(): CacheStatus {
-    const { stale, failing, leases } = this.scan();
-    let drainingLeases = 0;
-    for (const entry of this.retirer.draining) drainingLeases += entry.leases;
-    const state = this.state === 'closed' ? 'closed' : this.state === 'initializing' ? 'initializing' : failing > 0 ? 'degraded' : 'ready';
+    const c = this.#c;
+    const { stale, failing } = this.#scan();
+    const state = c.closed ? 'closed' : !c.started ? 'initializing' : failing > 0 ? 'degraded' : 'ready';
     const out: CacheStatus = {
       name: this.name,
       kind: 'cache',
       state,
-      generation: this.generation,
+      ready: state === 'ready' || state === 'degraded',
+      generation: c.generation,
       hash: null,
-      committedAt: this.lastCommitAt,
-      lastAttempt: this.lastAttempt,
-      leases: leases + drainingLeases,
-      draining: this.retirer.draining.size,
-      size: this.lru.size,
-      max: this.o.max,
+      committedAt: c.lastCommitAt,
+      lastAttempt: c.report.lastAttempt,
+      leases: c.leases.leases,
+      draining: c.leases.draining,
+      size: c.lru.size,
+      max: c.o.max,
       stale,
       failing,
-      hits: this.hits,
-      misses: this.misses,
-      staleServes: this.staleServes,
-      inflight: this.flights.size,
+      hits: c.hits,
+      misses: c.misses,
+      staleServes: c.staleServes,
+      inflight: c.flights.size,
     };
     if (state === 'degraded') out.reason = `${failing} ${failing === 1 ? 'entry is' : 'entries are'} served stale after a failed refresh`;
     return out;
   }
 
-  /** Adds an audit sink (a registry's); returns the detach function. */
-  [ATTACH_AUDIT](sink: AuditSink): () => void {
-    return this.auditTrail.attach(sink);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Internals
-
-  /** Slow path of reads: stale, expired and missing entries. */
-  private async entryFor(key: string, present: boolean): Promise<CacheEntry<V>> {
-    if (typeof key !== 'string') throw new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`);
-    let counted = false;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      this.assertOpen();
-      const entry = this.lru.get(key);
-      const now = this.clock.now();
-      if (entry !== undefined) {
-        if (!entry.isStale(now)) {
-          if (!counted) this.hits += 1;
-          return entry;
-        }
-        if (this.servableStale(entry, now)) {
-          if (!counted) this.staleServes += 1;
-          this.maybeRefreshInBackground(entry, now);
-          return entry;
-        }
-        // Expired with no failure on record (or stale serving disabled): wait for a refresh.
-        if (entry.failure !== undefined && now < entry.failure.at + this.o.errorBackoffMs) throw entry.failure.error;
-      }
-      if (!counted) this.misses += 1;
-      counted = true;
-      const trigger: TriggerInfo = { kind: entry !== undefined || present ? 'expired' : 'miss' };
-      const outcome = await this.flights.join(key, (flight) => this.runLoad(key, flight, trigger, false)).promise;
-      if (outcome.status === 'superseded') continue;
-      if (outcome.status !== 'rejected') return outcome.entry;
-      const kept = this.lru.peek(key);
-      if (kept !== undefined && this.o.serveStaleOnError) {
-        this.staleServes += 1;
-        return kept;
-      }
-      throw outcome.error;
-    }
-    throw new ReloadkitError('RELOADKIT_CONFLICT', `[${this.name}] key ${hashKey(key)} was invalidated ${MAX_ROUNDS} times while loading`, { unit: this.name });
-  }
+  // ─── internals ───────────────────────────────────────────────────────────────────────────
 
   /**
    * The time the hit path checks freshness against. A clock reading costs more than the rest of a
    * hit on some machines (80–130 ns here), so with the real clock one reading is reused for up to
    * 1 ms, as lru-cache's `ttlResolution` does; an injected clock is read every time.
    */
-  private hitNow(): number {
-    if (!this.coarseClock) return this.clock.now();
-    let now = this.cachedNow;
+  #hitNow(): number {
+    if (!this.#coarseClock) return this.#c.clock.now();
+    let now = this.#cachedNow;
     if (now === 0) {
-      now = this.cachedNow = Date.now();
-      setTimeout(this.forgetNow, 1).unref();
+      now = this.#cachedNow = Date.now();
+      setTimeout(this.#forgetNow, 1).unref();
     }
     return now;
   }
 
-  /** Inside the SWR window, or kept after a failed refresh (when serving stale on error). */
-  private servableStale(entry: CacheEntry<V>, now: number): boolean {
-    return now < entry.expiresAt || (entry.failure !== undefined && this.o.serveStaleOnError);
-  }
-
-  private maybeRefreshInBackground(entry: CacheEntry<V>, now: number): void {
-    if (this.state === 'closed') return;
-    if (entry.failure !== undefined && now < entry.failure.at + this.o.errorBackoffMs) return;
-    // Outcomes never reject: failures are reported by runLoad (events, audit, status).
-    this.flights.join(entry.key, (flight) => this.runLoad(entry.key, flight, { kind: 'stale' }, false));
-  }
-
-  /** One flight: the entry pipeline, then commit, dedupe or reject. Never rejects. */
-  private async runLoad(key: string, flight: Flight<Outcome<V>>, trigger: TriggerInfo, force: boolean): Promise<Outcome<V>> {
-    const startedAt = this.clock.now();
-    const keyHash = hashKey(key);
-    const previous = this.lru.peek(key);
-    let candidate: Candidate<V>;
-    try {
-      candidate = await runEntryPipeline(this.pipeline, key, { signal: flight.controller.signal, previous: previous?.info(), trigger }, keyHash);
-    } catch (error) {
-      if (flight.superseded || this.state === 'closed') return { status: 'superseded' };
-      return this.reject(key, keyHash, error, trigger, startedAt);
-    }
-    if (flight.superseded || this.state === 'closed') return { status: 'superseded' };
-    return this.commit(key, keyHash, candidate, trigger, startedAt, force);
-  }
-
-  private commit(key: string, keyHash: string, candidate: Candidate<V>, trigger: TriggerInfo, startedAt: number, force: boolean): Outcome<V> {
-    const now = this.clock.now();
-    const current = this.lru.peek(key);
-    const durationMs = now - startedAt;
-    if (current !== undefined && !force && current.hash === candidate.hash) {
-      // Same content: keep the entry (and its leases), restart its freshness; no dispose.
-      current.renew(now, this.o.ttlMs, this.o.swrMs);
-      this.counters.unchanged += 1;
-      this.lastAttempt = { at: now, outcome: 'unchanged' };
-      const result = this.resultOf('unchanged', durationMs);
-      this.emit('unchanged', { unit: this.name, keyHash, hash: current.hash, trigger, durationMs, result });
-      return { status: 'unchanged', entry: current };
-    }
-    const previousGeneration = this.generation;
-    const entry = new CacheEntry<V>(key, keyHash, candidate.value, candidate.hash, ++this.generation, now, this.o.ttlMs, this.o.swrMs);
-    const { replaced, evicted } = this.lru.set(entry);
-    this.counters.committed += 1;
-    this.lastCommitAt = now;
-    this.lastAttempt = { at: now, outcome: 'committed' };
-    const result = this.resultOf('committed', durationMs, previousGeneration);
-    this.emit(
-      'committed',
-      { unit: this.name, keyHash, hash: entry.hash, previousHash: replaced?.hash, generation: entry.generation, trigger, durationMs, result },
-    );
-    if (replaced !== undefined) this.retire(replaced, 'replaced');
-    for (const old of evicted) {
-      this.counters.evictions += 1;
-      this.retire(old, 'lru');
-    }
-    return { status: 'committed', entry };
-  }
-
-  private reject(key: string, keyHash: string, thrown: unknown, trigger: TriggerInfo, startedAt: number): Outcome<V> {
-    const error = asError(thrown) as Error & { code?: string };
-    const stage: Stage = error instanceof ReloadkitError && error.stage !== undefined ? error.stage : 'load';
-    const now = this.clock.now();
-    const kept = this.lru.peek(key);
-    // An invalid or failed candidate never replaces a valid entry: keep it, mark it failing.
-    if (kept !== undefined) kept.failure = { at: now, stage, error };
-    this.counters.rejected += 1;
-    this.lastAttempt = { at: now, outcome: 'rejected', stage, error: errorInfo(error) };
-    const result = this.resultOf('rejected', now - startedAt, undefined, stage, error);
-    this.emit('rejected', { unit: this.name, keyHash, stage, error, stale: kept !== undefined, trigger, result });
-    this.auditTrail.write({
-      action: 'reload',
-      trigger,
-      startedAt,
-      outcome: 'rejected',
-      hash: kept?.hash,
-      stage,
-      error: errorInfo(error),
-      detail: { keyHash, servingStale: kept !== undefined },
-    });
-    return { status: 'rejected', stage, error, entry: kept };
-  }
-
-  /** A unit-shaped result for event consumers written against unit events (metrics). */
-  private resultOf(status: ReloadResult['status'], durationMs: number, previous?: number, stage?: Stage, error?: Error): ReloadResult {
-    const result: ReloadResult = { id: ++this.attempts, unit: this.name, status, ok: status !== 'rejected', generation: this.generation, durationMs };
-    if (previous !== undefined && previous > 0) result.previous = previous;
-    if (stage !== undefined) result.stage = stage;
-    if (error !== undefined) result.error = error;
-    return result;
-  }
-
-  private retire(entry: CacheEntry<V>, reason: CacheEvents['evicted'][0]['reason']): void {
-    this.emit('evicted', { unit: this.name, keyHash: entry.keyHash, hash: entry.hash, reason });
-    this.retirer.retire(entry);
-  }
-
-  private async invalidateKeys(
-    keys: string[],
-    o: InvalidateOptions & { mode: InvalidationMode },
-    scope: 'key' | 'prefix' | 'all',
-    detail: Record<string, string>,
-  ): Promise<{ invalidated: number }> {
-    const startedAt = this.clock.now();
-    let invalidated = 0;
-    let counts: RefreshCounts = { committed: 0, unchanged: 0, rejected: 0 };
-    const trigger = o.trigger ?? { kind: 'invalidate' };
-    if (o.mode === 'drop') {
-      for (const key of keys) {
-        const hadFlight = this.flights.supersede(key);
-        const entry = this.lru.delete(key);
-        if (entry !== undefined) this.retire(entry, 'invalidated');
-        if (hadFlight || entry !== undefined) invalidated += 1;
-      }
-      this.counters.drop += invalidated;
-    } else {
-      const present = keys.filter((key) => this.lru.has(key) || this.flights.get(key) !== undefined);
-      invalidated = present.length;
-      this.counters.refresh += invalidated;
-      counts = await this.refreshKeys(present, trigger, false);
-    }
-    this.emit('invalidated', { unit: this.name, mode: o.mode, scope, invalidated, actor: o.actor, reason: o.reason });
-    const outcome: ReloadResult['status'] = counts.rejected > 0 ? 'rejected' : invalidated > 0 ? 'committed' : 'unchanged';
-    this.auditTrail.write({
-      action: 'invalidate',
-      trigger,
-      actor: o.actor,
-      reason: o.reason,
-      startedAt,
-      outcome,
-      stage: counts.first?.stage,
-      error: counts.first ? errorInfo(counts.first.error) : undefined,
-      detail: {
-        mode: o.mode,
-        scope,
-        ...detail,
-        invalidated,
-        ...(o.mode === 'refresh' ? { committed: counts.committed, unchanged: counts.unchanged, rejected: counts.rejected } : {}),
-      },
-    });
-    return { invalidated };
-  }
-
-  /** Reloads `keys` in place with bounded parallelism; flights that began earlier are superseded. */
-  private async refreshKeys(keys: string[], trigger: TriggerInfo, force: boolean): Promise<RefreshCounts> {
-    const counts: RefreshCounts = { committed: 0, unchanged: 0, rejected: 0 };
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < keys.length) {
-        const key = keys[next++] as string;
-        if (this.state === 'closed') return;
-        const outcome = await this.flights.replace(key, (flight) => this.runLoad(key, flight, trigger, force)).promise;
-        if (outcome.status === 'committed') counts.committed += 1;
-        else if (outcome.status === 'unchanged') counts.unchanged += 1;
-        else if (outcome.status === 'rejected') {
-          counts.rejected += 1;
-          counts.first ??= { stage: outcome.stage, error: outcome.error };
-        }
-      }
-    };
-    const workers = Math.min(this.o.refreshConcurrency, keys.length);
-    await Promise.all(Array.from({ length: workers }, worker));
-    return counts;
-  }
-
-  /** Keys with an entry or an in-flight load, filtered. */
-  private presentKeys(match: (key: string) => boolean): string[] {
-    const out = new Set<string>();
-    for (const key of this.lru.keys()) if (match(key)) out.add(key);
-    for (const key of this.flights.keys()) if (match(key)) out.add(key);
-    return [...out];
-  }
-
-  private scan(): { stale: number; failing: number; leases: number } {
-    const now = this.clock.now();
+  #scan(): { stale: number; failing: number } {
+    const c = this.#c;
+    const now = c.clock.now();
+    const ttl = c.o.ttlMs;
     let stale = 0;
     let failing = 0;
-    let leases = 0;
-    for (const entry of this.lru.values()) {
-      if (entry.isStale(now)) stale += 1;
-      if (entry.failure !== undefined) failing += 1;
-      leases += entry.leases;
-    }
-    return { stale, failing, leases };
+    c.lru.forEach((entry, loadedAt) => {
+      if (entry.failure !== undefined) {
+        failing += 1;
+        stale += 1;
+      } else if (now >= loadedAt + ttl) stale += 1;
+    });
+    return { stale, failing };
   }
-
-  private async doStart(): Promise<void> {
-    const stops: Array<() => Promise<void>> = [];
-    try {
-      for (const spec of this.o.invalidateOn) {
-        stops.push(await startInvalidation(spec, this, (error, where) => this.reportError(error, where)));
-      }
-    } catch (error) {
-      await Promise.allSettled(stops.map((stop) => stop()));
-      throw error;
-    }
-    if (this.state === 'closed') {
-      await Promise.allSettled(stops.map((stop) => stop()));
-      throw new ClosedError(`[${this.name}] cache was closed while starting`, { unit: this.name });
-    }
-    this.stopInvalidations = stops;
-    // A started cache serves (its empty state is its first generation): registries count a
-    // member as ready once its generation is above 0, and an empty cache must not hold /ready at 503.
-    if (this.generation === 0) this.generation = 1;
-    this.state = 'ready';
-  }
-
-  private async doClose(): Promise<void> {
-    // Synchronously first: from here on no read is served and no load commits.
-    this.state = 'closed';
-    for (const key of [...this.flights.keys()]) this.flights.supersede(key);
-    for (const entry of this.lru.clear()) this.retire(entry, 'closed');
-    if (this.startPromise) await this.startPromise.catch(() => undefined);
-    const stops = this.stopInvalidations;
-    this.stopInvalidations = [];
-    for (const result of await Promise.allSettled(stops.map((stop) => stop()))) {
-      if (result.status === 'rejected') this.reportError(asError(result.reason), 'trigger');
-    }
-    // Leased entries dispose when released or when their drain timeout fires.
-    if (this.retirer.draining.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    await this.retirer.settled();
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private assertOpen(): void {
-    if (this.state === 'closed') throw new ClosedError(`[${this.name}] cache is closed`, { unit: this.name });
-  }
-
-  private reportError(error: Error, where: string): void {
-    this.events.emit('error', { unit: this.name, error, where });
-  }
-
-  private emit<E extends CacheEventName>(event: E, ...args: CacheEvents[E]): void {
-    this.events.emit(event, ...args);
-  }
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

@@ -1,15 +1,16 @@
 /**
- * One cache entry: a per-key generation. It is immutable in its value and hash; only its
- * freshness times, its failure mark and its lease count change. An entry that leaves the cache
- * (evicted, replaced, dropped) is *retired* and disposed once its leases are released or its drain
- * timeout fires — exactly once.
+ * One cache entry: a per-key generation, and a lease cell of the core's `LeaseTracker` (which is
+ * the only writer of `leases`, `retired` and `disposed`). Its value never changes; only its failure
+ * mark does. It is kept small on purpose, because a cache holds many: the key's hash and the
+ * value's hash are derived when asked (events, `inspect`, dedupe on a refresh), never stored, and
+ * the entry's load time lives in the LRU's per-slot `Float64Array` (no boxed number per entry).
  *
  * @module
  * @internal
  */
+import type { LeaseCell } from '../core/leases.js';
 import type { Stage } from '../types.js';
 import type { LruNode } from './lru.js';
-import type { CacheEntryInfo } from './types.js';
 
 /** Why the entry is served stale: its last refresh failed. */
 export interface EntryFailure {
@@ -23,58 +24,20 @@ export interface EntryFailure {
  *
  * @example
  * ```ts
- * const entry = new CacheEntry('user:1', keyHash, value, hash, 7, now, ttlMs, swrMs);
- * entry.isFresh(clock.now());
+ * const entry = new CacheEntry('user:1', value, 7);
+ * lru.set(entry, clock.now());
  * ```
  */
-export class CacheEntry<V> implements LruNode {
-  loadedAt = 0;
-  /** Age limit of freshness; `Infinity` when there is no TTL (the hit path then skips the clock). */
-  staleAt = Infinity;
-  expiresAt = Infinity;
+export class CacheEntry<V> implements LruNode, LeaseCell {
   failure: EntryFailure | undefined = undefined;
   leases = 0;
   retired = false;
   disposed = false;
-  drainTimer: unknown = undefined;
 
   constructor(
     readonly key: string,
-    readonly keyHash: string,
     readonly value: V,
-    readonly hash: string,
+    /** Cache-wide commit counter when this entry was committed. */
     readonly generation: number,
-    now: number,
-    ttlMs: number,
-    swrMs: number,
-  ) {
-    this.renew(now, ttlMs, swrMs);
-  }
-
-  /** A successful (possibly unchanged) load restarts the entry's freshness and clears its failure. */
-  renew(now: number, ttlMs: number, swrMs: number): void {
-    this.loadedAt = now;
-    this.staleAt = now + ttlMs;
-    this.expiresAt = this.staleAt + swrMs;
-    this.failure = undefined;
-  }
-
-  /** Stale by age, or kept after a failed refresh. */
-  isStale(now: number): boolean {
-    return this.failure !== undefined || now >= this.staleAt;
-  }
-
-  /** Serializable description: hashes and times, never the key or the value. */
-  info(): CacheEntryInfo {
-    return {
-      keyHash: this.keyHash,
-      hash: this.hash,
-      generation: this.generation,
-      loadedAt: this.loadedAt,
-      staleAt: this.staleAt,
-      expiresAt: this.expiresAt,
-      failing: this.failure !== undefined,
-      leases: this.leases,
-    };
-  }
+  ) {}
 }

@@ -2,11 +2,13 @@
  * A bounded least-recently-used index: a `Map` from key to slot, and the recency list kept in two
  * `Uint32Array`s of slot numbers (the layout lru-cache uses). A hit is one map lookup and at most
  * five integer writes; no allocation, and no pointer writes for the garbage collector to track.
+ * Each slot also carries one time stamp in a `Float64Array` (the cache's load time of the entry),
+ * so a node needs no number field of its own: a double in an object is a separate heap box.
  *
  * Why not `lru-cache` underneath: the cache must not lose an entry's `dispose` to an eviction
  * while a lease holds it (drain-then-dispose), must never dispose an unchanged entry, and keeps
  * per-key freshness, failure and single-flight state that lru-cache would hold in a second map.
- * Owning these ~150 lines keeps reloadkit's runtime dependencies at the four in DESIGN §6, and an
+ * Owning these ~150 lines keeps reloadkit's runtime dependencies small, and an
  * eviction returns the evicted node to the caller instead of calling back into it.
  *
  * @module
@@ -35,6 +37,7 @@ export class Lru<N extends LruNode> {
   private readonly nodes: Array<N | undefined>;
   private newer: Uint32Array;
   private older: Uint32Array;
+  private stamps: Float64Array;
   private readonly free: number[] = [];
   /** Slots never used yet start here. */
   private fresh = 0;
@@ -49,6 +52,7 @@ export class Lru<N extends LruNode> {
     this.nodes = [];
     this.newer = new Uint32Array(initial);
     this.older = new Uint32Array(initial);
+    this.stamps = new Float64Array(initial);
   }
 
   get size(): number {
@@ -61,6 +65,38 @@ export class Lru<N extends LruNode> {
     if (slot === undefined) return undefined;
     if (slot !== this.head) this.bump(slot);
     return this.nodes[slot];
+  }
+
+  /** The slot of `key` (marked most recently used), or -1. The cache's hit path. */
+  touch(key: string): number {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return -1;
+    if (slot !== this.head) this.bump(slot);
+    return slot;
+  }
+
+  /** The node in a slot `touch` returned. */
+  nodeAt(slot: number): N {
+    return this.nodes[slot] as N;
+  }
+
+  /** The stamp of a slot `touch` returned. */
+  stampAt(slot: number): number {
+    return this.stamps[slot] as number;
+  }
+
+  /** The stamp of `key`'s node (undefined when absent), without touching recency. */
+  stampOf(key: string): number | undefined {
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.stamps[slot];
+  }
+
+  /** Sets the stamp of `key`'s node; false when absent. */
+  restamp(key: string, stamp: number): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    this.stamps[slot] = stamp;
+    return true;
   }
 
   /** The node for `key` without touching recency. */
@@ -77,11 +113,12 @@ export class Lru<N extends LruNode> {
    * Inserts `node` as most recently used. Returns the node it replaced (same key) and the node
    * evicted to stay within `max` (at most one); the caller retires them.
    */
-  set(node: N): { replaced: N | undefined; evicted: N[] } {
+  set(node: N, stamp = 0): { replaced: N | undefined; evicted: N[] } {
     const existing = this.slots.get(node.key);
     if (existing !== undefined) {
       const replaced = this.nodes[existing];
       this.nodes[existing] = node;
+      this.stamps[existing] = stamp;
       if (existing !== this.head) this.bump(existing);
       return { replaced, evicted: [] };
     }
@@ -94,6 +131,7 @@ export class Lru<N extends LruNode> {
     }
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.allocate();
     this.nodes[slot] = node;
+    this.stamps[slot] = stamp;
     if (this.slots.size === 0) {
       this.head = slot;
       this.tail = slot;
@@ -124,6 +162,11 @@ export class Lru<N extends LruNode> {
   /** Every node (map order, not recency order). */
   *values(): IterableIterator<N> {
     for (const slot of this.slots.values()) yield this.nodes[slot] as N;
+  }
+
+  /** Calls `fn(node, stamp)` for every node (map order), without allocating per node. */
+  forEach(fn: (node: N, stamp: number) => void): void {
+    for (const slot of this.slots.values()) fn(this.nodes[slot] as N, this.stamps[slot] as number);
   }
 
   /** Removes every node and returns them. */
@@ -180,9 +223,12 @@ export class Lru<N extends LruNode> {
     const size = Math.min(this.max, this.newer.length * 2);
     const newer = new Uint32Array(size);
     const older = new Uint32Array(size);
+    const stamps = new Float64Array(size);
     newer.set(this.newer);
     older.set(this.older);
+    stamps.set(this.stamps);
     this.newer = newer;
     this.older = older;
+    this.stamps = stamps;
   }
 }

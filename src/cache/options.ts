@@ -12,7 +12,8 @@ import { normalizeRetry } from '../core/retry.js';
 import { isStandardSchema } from '../core/schema.js';
 import type { Clock } from '../types.js';
 import { invalidationTrigger } from './invalidation.js';
-import type { InvalidationSpec, ReloadableCacheOptions } from './types.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+import type { GapPolicy, InvalidationSpec, ReloadableCacheOptions } from './types.js';
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedCacheOptions<V> {
@@ -34,11 +35,42 @@ export interface ResolvedCacheOptions<V> {
   errorBackoffMs: number;
   refreshConcurrency: number;
   invalidateOn: InvalidationSpec[];
+  onGap: GapPolicy;
+  /** `keys: 'plain'`: events carry the key itself too. */
+  plainKeys: boolean;
   audit: ReloadableCacheOptions<V>['audit'];
   clock: Clock;
 }
 
+/** Every option `reloadableCache()` knows; anything else is a typo (a `TypeError` naming the closest). */
+export const KNOWN_KEYS = [
+  'name',
+  'load',
+  'schema',
+  'validate',
+  'ttlMs',
+  'staleWhileRevalidateMs',
+  'max',
+  'hash',
+  'retry',
+  'timeouts',
+  'drainTimeoutMs',
+  'dispose',
+  'serveStaleOnError',
+  'errorBackoffMs',
+  'refreshConcurrency',
+  'invalidateOn',
+  'onGap',
+  'keys',
+  'audit',
+  'clock',
+] as const;
+
 export const DEFAULT_MAX = 1000;
+export const DEFAULT_ERROR_BACKOFF_MS = 1000;
+export const DEFAULT_REFRESH_CONCURRENCY = 8;
+export const DEFAULT_ON_GAP: GapPolicy = 'refresh-stale';
+const GAP_POLICIES = ['refresh-stale', 'refresh-all', 'drop-all'];
 export const DEFAULT_DRAIN_MS = 30_000;
 export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 export const DEFAULT_DISPOSE_TIMEOUT_MS = 10_000;
@@ -55,6 +87,7 @@ export const DEFAULT_DISPOSE_TIMEOUT_MS = 10_000;
 export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): ResolvedCacheOptions<V> {
   if (options === null || typeof options !== 'object') throw new TypeError(`Expected reloadableCache options to be an object, got ${options === null ? 'null' : typeof options}.`);
   const o = options;
+  rejectUnknownKeys('reloadableCache', o, KNOWN_KEYS);
   if (typeof o.name !== 'string' || o.name.trim() === '') throw new TypeError('Expected `name` to be a non-empty string.');
   if (typeof o.load !== 'function') throw new TypeError(`Expected \`load\` to be a function (key, ctx) => value, got ${typeof o.load}.`);
   if (o.schema !== undefined && !isStandardSchema(o.schema)) {
@@ -72,12 +105,18 @@ export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): Reso
   const disposeTimeoutMs = duration(timeouts.dispose, 'timeouts.dispose', DEFAULT_DISPOSE_TIMEOUT_MS, true, true);
   const drainMs = duration(o.drainTimeoutMs ?? timeouts.drain, o.drainTimeoutMs !== undefined ? 'drainTimeoutMs' : 'timeouts.drain', DEFAULT_DRAIN_MS, true);
   if (o.serveStaleOnError !== undefined && typeof o.serveStaleOnError !== 'boolean') throw new TypeError('Expected `serveStaleOnError` to be a boolean.');
-  const errorBackoffMs = duration(o.errorBackoffMs, 'errorBackoffMs', 1000, false);
+  const errorBackoffMs = duration(o.errorBackoffMs, 'errorBackoffMs', DEFAULT_ERROR_BACKOFF_MS, false);
   if (o.refreshConcurrency !== undefined && (!Number.isInteger(o.refreshConcurrency) || o.refreshConcurrency < 1)) {
     throw new TypeError(`Expected \`refreshConcurrency\` to be a positive integer, got ${String(o.refreshConcurrency)}.`);
   }
   if (o.invalidateOn !== undefined && !Array.isArray(o.invalidateOn)) throw new TypeError('Expected `invalidateOn` to be an array of invalidationTrigger() specs.');
   const invalidateOn = (o.invalidateOn ?? []).map((spec) => invalidationTrigger(spec));
+  if (o.onGap !== undefined && typeof o.onGap !== 'function' && !GAP_POLICIES.includes(o.onGap as string)) {
+    throw new TypeError(`Expected \`onGap\` to be 'refresh-stale', 'refresh-all', 'drop-all' or a function (gap) => void, got ${typeof o.onGap === 'string' ? JSON.stringify(o.onGap) : String(o.onGap)}.`);
+  }
+  if (o.keys !== undefined && o.keys !== 'hash' && o.keys !== 'plain') {
+    throw new TypeError(`Expected \`keys\` to be 'hash' or 'plain', got ${typeof o.keys === 'string' ? JSON.stringify(o.keys) : String(o.keys)}.`);
+  }
   if (o.audit !== undefined && typeof o.audit !== 'function' && (o.audit === null || typeof o.audit !== 'object' || typeof (o.audit as { write?: unknown }).write !== 'function')) {
     throw new TypeError('Expected `audit` to be a function or an object with write(record).');
   }
@@ -99,8 +138,10 @@ export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): Reso
     dispose: o.dispose,
     serveStaleOnError: o.serveStaleOnError ?? true,
     errorBackoffMs,
-    refreshConcurrency: o.refreshConcurrency ?? 8,
+    refreshConcurrency: o.refreshConcurrency ?? DEFAULT_REFRESH_CONCURRENCY,
     invalidateOn,
+    onGap: o.onGap ?? DEFAULT_ON_GAP,
+    plainKeys: o.keys === 'plain',
     audit: o.audit,
     clock,
   };

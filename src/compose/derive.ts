@@ -5,6 +5,7 @@
  * @module
  */
 import { NotReadyError } from '../errors.js';
+import { memberHooks } from '../core/member.js';
 import { reloadable } from '../core/unit.js';
 import type { Generation, Hint, Reloadable, ReloadableOptions, Trigger, UnitEvents } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
@@ -86,20 +87,8 @@ export function derive<P, T, R = T>(
     triggers: [parentCommitTrigger(parent), ...(options.triggers ?? [])],
   } as ReloadableOptions<T, R>);
 
-  const startUnit = unit.start.bind(unit);
-  let starting: Promise<Generation<T, R>> | undefined;
-  // A derived unit is started like any unit; it waits for its parent's first commit first.
-  const start = (): Promise<Generation<T, R>> => {
-    if (!starting) {
-      const attempt = parent.start().then(() => startUnit());
-      starting = attempt;
-      // After a failed start a new call tries again, as for any unit.
-      attempt.catch(() => {
-        if (starting === attempt) starting = undefined;
-      });
-    }
-    return starting;
-  };
-  Object.defineProperty(unit, 'start', { value: start, configurable: true, writable: true, enumerable: false });
+  // A derived unit is started like any unit; every fresh start first starts its parent (the same
+  // promise as the parent's own `start()`) and so waits for the parent's first commit.
+  memberHooks(unit)!.beforeStart!(() => parent.start());
   return unit;
 }

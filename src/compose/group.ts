@@ -4,15 +4,17 @@
  *
  * @module
  */
-import { ReloadkitError, errorInfo } from '../errors.js';
-import { STAGE } from '../core/internal.js';
+import { ClosedError, ReloadkitError, errorInfo, formatMessage } from '../errors.js';
+import { memberHooks, type MemberHooks, type StageOutcome, type StagedCandidate } from '../core/member.js';
 import { callOptionsError } from '../core/options.js';
-import type { StageOutcome, StagedCandidate, Stageable } from '../core/internal.js';
+import { Scheduler } from '../core/scheduler.js';
 import type { ReloadOptions, ReloadResult, Stage } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
 
-/** A group member: a unit (anything with a name and the internal staging hook). */
-export type GroupMember = { readonly name: string } & Stageable;
+/** A group member: a unit made by `reloadable()` or `derive()`. */
+export type GroupMember = { readonly name: string };
+
+type Stager = Required<Pick<MemberHooks, 'scheduler' | 'stage'>>;
 
 /** What happened to one member in a group reload. */
 export interface GroupMemberResult {
@@ -54,37 +56,6 @@ export interface Group {
 }
 
 /**
- * Per-unit group locks, taken in one global order so two groups that share units never deadlock
- * (each unit's own reload lock is held while a candidate is staged).
- */
-const lockTails = new WeakMap<object, Promise<void>>();
-const lockOrder = new WeakMap<object, number>();
-let nextOrder = 0;
-
-function orderOf(unit: object): number {
-  let n = lockOrder.get(unit);
-  if (n === undefined) lockOrder.set(unit, (n = nextOrder++));
-  return n;
-}
-
-async function lockAll(units: readonly object[]): Promise<() => void> {
-  const releases: (() => void)[] = [];
-  for (const unit of [...units].sort((a, b) => orderOf(a) - orderOf(b))) {
-    const previous = lockTails.get(unit) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    lockTails.set(unit, tail);
-    await previous;
-    releases.push(() => {
-      release();
-      if (lockTails.get(unit) === tail) lockTails.delete(unit);
-    });
-  }
-  return () => releases.forEach((r) => r());
-}
-
-/**
  * Groups units so they reload together: `reload()` stages every member concurrently (load,
  * validate, dedupe, create, healthCheck) and, only if all of them staged or were unchanged,
  * commits every staged candidate in one synchronous section — a reader never sees members from
@@ -106,7 +77,8 @@ export function group(units: readonly GroupMember[] | Record<string, GroupMember
   const seen = new Set<unknown>();
   for (const [i, unit] of list.entries()) {
     const label = typeof unit?.name === 'string' ? `"${unit.name}"` : `#${i}`;
-    if (typeof (unit as Partial<Stageable> | undefined)?.[STAGE] !== 'function') {
+    const hooks = memberHooks(unit);
+    if (hooks?.stage === undefined || hooks.scheduler === undefined) {
       throw new TypeError(`group: member ${label} is not a reloadable unit (it cannot stage a candidate)`);
     }
     if (seen.has(unit)) throw new TypeError(`group: member ${label} appears twice`);
@@ -118,19 +90,35 @@ export function group(units: readonly GroupMember[] | Record<string, GroupMember
     async reload(opts: ReloadOptions = {}) {
       const invalid = callOptionsError(opts, 'reload');
       if (invalid) throw invalid;
-      const unlock = await lockAll(members);
-      try {
-        return await reloadGroup(members, opts);
-      } finally {
-        unlock();
-      }
+      return reloadGroup(members, opts);
     },
   };
 }
 
+/**
+ * Stages every open member under its scheduler's hold: every member's `minIntervalMs` throttle is
+ * waited out first, then the locks are taken in one global order (so two groups that share units
+ * never deadlock). A member closed meanwhile fails the group, as its own `reload()` would reject.
+ */
+async function stageAll(members: readonly GroupMember[], opts: ReloadOptions): Promise<PromiseSettledResult<StageOutcome>[]> {
+  const stagers = members.map((m) => memberHooks(m) as Stager);
+  const open = stagers.filter((s) => !s.scheduler.closed);
+  const holds = await Scheduler.holdAll(open.map((s) => s.scheduler));
+  return Promise.allSettled(
+    stagers.map((s, i) => {
+      const hold = holds[open.indexOf(s)];
+      if (hold === undefined) {
+        const ctx = { unit: members[i]!.name };
+        return Promise.reject(new ClosedError(formatMessage('closed', ctx, 'reload() after close()'), ctx));
+      }
+      return s.stage(opts, hold);
+    }),
+  );
+}
+
 async function reloadGroup(members: readonly GroupMember[], opts: ReloadOptions): Promise<GroupResult> {
   const started = performance.now();
-  const settled = await Promise.allSettled(members.map((m) => m[STAGE](opts)));
+  const settled = await stageAll(members, opts);
   const outcomes: { unit: string; outcome?: StageOutcome; thrown?: unknown }[] = settled.map((s, i) => {
     const unit = members[i]!.name;
     return s.status === 'fulfilled' ? { unit, outcome: s.value } : { unit, thrown: s.reason };
@@ -167,7 +155,13 @@ async function reloadGroup(members: readonly GroupMember[], opts: ReloadOptions)
   outcomes.forEach((o, index) => {
     if (o.outcome?.kind === 'staged') staged.push({ index, staged: o.outcome.staged });
   });
-  const discards = await Promise.allSettled(staged.map((s) => s.staged.discard(error)));
+  const discards = staged.map((s): PromiseSettledResult<ReloadResult> => {
+    try {
+      return { status: 'fulfilled', value: s.staged.discard(error) };
+    } catch (reason) {
+      return { status: 'rejected', reason };
+    }
+  });
   const discarded = new Map(staged.map((s, i) => [s.index, discards[i]!] as const));
 
   const results: GroupMemberResult[] = outcomes.map((o, index) => {

@@ -7,8 +7,9 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ClosedError, ReloadkitError, errorInfo } from '../errors.js';
-import { ATTACH_AUDIT } from '../core/internal.js';
-import type { AuditAttachable } from '../core/internal.js';
+import { ATTACH_AUDIT, type AuditAttachable } from '../core/internal.js';
+import { StartOnce, Watches } from '../core/lifecycle.js';
+import { isReady, memberHooks } from '../core/member.js';
 import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
 
@@ -22,7 +23,7 @@ export interface RegistryOptions {
 export interface RegistryStatus {
   /** One status per member, in the order they were added. */
   units: UnitStatus[];
-  /** True when every member is serving a committed generation (`ready` or `degraded`). */
+  /** True when every member reports `ready` (serving a committed generation). */
   ready: boolean;
 }
 
@@ -94,10 +95,6 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const members: RegistryMember[] = [];
   const byName = new Map<string, RegistryMember>();
   const detachers = new Map<RegistryMember, () => void>();
-  const triggers = new Set<Trigger>();
-  /** Triggers currently started: a start() retried after a failure does not start them twice. */
-  const activeTriggers = new Set<Trigger>();
-  let starting: Promise<void> | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
 
@@ -106,7 +103,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     try {
       registry.emit('error', unit === undefined ? { error: e, where } : { unit, error: e, where });
     } catch {
-      // A throwing listener must not break the registry (semantic 6).
+      // A throwing listener must not break the registry (failure is contained).
     }
   };
 
@@ -156,24 +153,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     run(hint);
   };
 
-  const startTrigger = async (trigger: Trigger): Promise<void> => {
-    if (activeTriggers.has(trigger)) return;
-    activeTriggers.add(trigger);
-    try {
-      await trigger.start(fire);
-    } catch (error) {
-      activeTriggers.delete(trigger);
-      report(error, 'trigger.start');
-    }
-  };
-  const stopTrigger = async (trigger: Trigger): Promise<void> => {
-    if (!activeTriggers.delete(trigger)) return;
-    try {
-      await trigger.stop();
-    } catch (error) {
-      report(error, 'trigger.stop');
-    }
-  };
+  const watches = new Watches(fire, (error, where) => report(error, where));
 
   Object.defineProperty(registry, 'closed', { get: () => closing !== undefined, enumerable: true });
 
@@ -186,8 +166,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     members.push(member);
     byName.set(member.name, member);
     if (audit !== undefined) {
-      const attach = (member as Partial<AuditAttachable>)[ATTACH_AUDIT];
-      if (typeof attach === 'function') detachers.set(member, attach.call(member, audit));
+      const hooks = memberHooks(member);
+      // Transitional: members that still expose the audit hook as a method (see core/internal.ts).
+      const legacy = (member as Partial<AuditAttachable>)[ATTACH_AUDIT];
+      if (hooks?.attachAudit) detachers.set(member, hooks.attachAudit(audit));
+      else if (typeof legacy === 'function') detachers.set(member, legacy.call(member, audit));
     }
     member.on('error', (e) => report(e.error, e.where, e.unit ?? member.name));
     try {
@@ -205,7 +188,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
 
   registry.status = (): RegistryStatus => {
     const units = members.map((m) => safeStatus(m) ?? brokenStatus(m));
-    return { units, ready: units.every((s) => s.generation > 0 && (s.state === 'ready' || s.state === 'degraded')) };
+    return { units, ready: units.every(isReady) };
   };
 
   registry.addTrigger = (trigger: Trigger) => {
@@ -213,47 +196,32 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (trigger === null || typeof trigger !== 'object' || typeof trigger.start !== 'function' || typeof trigger.stop !== 'function') {
       throw new TypeError(`registry.addTrigger: expected a trigger with start() and stop(), got ${describeValue(trigger)}`);
     }
-    if (triggers.has(trigger)) throw new TypeError('registry.addTrigger: this trigger is already added');
-    triggers.add(trigger);
-    if (started || starting) void startTrigger(trigger);
-    return async () => {
-      if (!triggers.delete(trigger)) return;
-      await stopTrigger(trigger);
-    };
+    if (!watches.add(trigger)) throw new TypeError('registry.addTrigger: this trigger is already added');
+    return () => watches.remove(trigger);
   };
 
-  registry.start = (): Promise<void> => {
-    if (closing) return Promise.reject(new ClosedError('[registry] start() after close()'));
-    if (!starting) {
-      const attempt = (async () => {
-        // Watch before read: triggers first, so nothing that changes during the first loads is lost.
-        await Promise.all([...triggers].map(startTrigger));
-        const settled = await Promise.allSettled([...members].map((m) => m.start()));
-        const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ name: members[i]!.name, error: s.reason as unknown }] : []));
-        if (failures.length === 1) throw failures[0]!.error;
-        if (failures.length > 1) {
-          throw new AggregateError(
-            failures.map((f) => f.error),
-            `[registry] ${failures.length} members failed to start: ${failures.map((f) => `${f.name} (${errorInfo(f.error).code})`).join(', ')}`,
-          );
-        }
-        started = true;
-        const hint = beforeStart;
-        beforeStart = undefined;
-        if (hint) fire(hint);
-      })();
-      starting = attempt;
-      attempt.catch(() => {
-        if (starting === attempt) starting = undefined;
-      });
+  const starting = new StartOnce(async () => {
+    // Watch before read: triggers first, so nothing that changes during the first loads is lost.
+    await watches.start();
+    const settled = await Promise.allSettled([...members].map((m) => m.start()));
+    const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ name: members[i]!.name, error: s.reason as unknown }] : []));
+    if (failures.length === 1) throw failures[0]!.error;
+    if (failures.length > 1) {
+      throw new AggregateError(
+        failures.map((f) => f.error),
+        `[registry] ${failures.length} members failed to start: ${failures.map((f) => `${f.name} (${errorInfo(f.error).code})`).join(', ')}`,
+      );
     }
-    return starting;
-  };
+    started = true;
+    const hint = beforeStart;
+    beforeStart = undefined;
+    if (hint) fire(hint);
+  });
+  registry.start = (): Promise<void> => (closing ? Promise.reject(new ClosedError('[registry] start() after close()')) : starting.run());
 
   registry.close = (): Promise<void> => {
     closing ??= (async () => {
-      await Promise.all([...triggers].map(stopTrigger));
-      triggers.clear();
+      await watches.stop();
       await running?.catch(() => {});
       const settled = await Promise.allSettled(members.map((m) => m.close()));
       settled.forEach((s, i) => {
@@ -296,6 +264,7 @@ function brokenStatus(member: RegistryMember): UnitStatus {
   return {
     name: member.name,
     state: 'failed',
+    ready: false,
     generation: 0,
     hash: null,
     committedAt: null,

@@ -65,12 +65,10 @@ export interface AttemptStartMessage {
   unit: string;
   /** The attempt id (the `id` of its `ReloadResult`). */
   attempt: number;
-  action: 'start' | 'reload' | 'rollback';
+  action: 'start' | 'reload' | 'rollback' | 'invalidate';
   trigger: string;
   /** The coalesced run this attempt carries out; absent for start, rollback and staged (group) attempts. */
   run?: number;
-  /** The live generation when the attempt began. */
-  from?: number;
 }
 
 /** `reloadkit:stage.start`. */
@@ -186,7 +184,7 @@ export function markHint<X extends object>(trigger: X): X {
  *
  * @example
  * ```ts
- * reloadRequested(this.name, run.id, opts.trigger);
+ * reloadRequested(this.#unit, run.id, opts.trigger);
  * ```
  */
 export function reloadRequested(unit: string, run: number, trigger: { kind: string } | undefined): void {
@@ -196,18 +194,17 @@ export function reloadRequested(unit: string, run: number, trigger: { kind: stri
 }
 
 /**
- * An attempt began.
+ * An attempt began; `run` is the scheduler run it carries out, if any.
  *
  * @example
  * ```ts
- * attemptStarted(this.name, attempt, run, this.#current?.id);
+ * attemptStarted(this.#o.unit, attempt, meta.run);
  * ```
  */
-export function attemptStarted(unit: string, a: { id: number; action: AttemptStartMessage['action']; trigger: TriggerInfo }, run: number | undefined, from: number | undefined): void {
+export function attemptStarted(unit: string, a: { id: number; action: AttemptStartMessage['action']; trigger: TriggerInfo }, run: number | undefined): void {
   if (!attemptStart.hasSubscribers) return;
   const message: AttemptStartMessage = { unit, attempt: a.id, action: a.action, trigger: a.trigger.kind };
   if (run !== undefined) message.run = run;
-  if (from !== undefined) message.from = from;
   attemptStart.publish(message);
 }
 
@@ -216,7 +213,7 @@ export function attemptStarted(unit: string, a: { id: number; action: AttemptSta
  *
  * @example
  * ```ts
- * stageStarted(this.name, 'validate');
+ * stageStarted(spec.where.unit, 'validate');
  * ```
  */
 export function stageStarted(unit: string, stage: StageStartMessage['stage']): void {
@@ -228,7 +225,7 @@ export function stageStarted(unit: string, stage: StageStartMessage['stage']): v
  *
  * @example
  * ```ts
- * loadTried(this.name, ++counter.attempts);
+ * loadTried(spec.where.unit, ++attempts);
  * ```
  */
 export function loadTried(unit: string, n: number): void {
@@ -241,7 +238,7 @@ export function loadTried(unit: string, n: number): void {
  *
  * @example
  * ```ts
- * committed(this.name, previous?.gen, gen);
+ * committed(this.name, previous?.gen, slot.gen);
  * ```
  */
 export function committed(unit: string, previous: { id: number; value: unknown } | undefined, next: { id: number; hash: string; value: unknown }): void {
@@ -256,10 +253,10 @@ export function committed(unit: string, previous: { id: number; value: unknown }
  *
  * @example
  * ```ts
- * attemptEnded(this.name, result, hash, extra?.target);
+ * attemptEnded(this.#o.unit, result, end.hash, end.detail?.target);
  * ```
  */
-export function attemptEnded(unit: string, result: ReloadResult, hash: string | undefined, target?: number): void {
+export function attemptEnded(unit: string, result: ReloadResult, hash: string | undefined, target?: unknown): void {
   if (!attemptEnd.hasSubscribers) return;
   const message: AttemptEndMessage = { unit, attempt: result.id, outcome: result.status, durationMs: result.durationMs };
   if (result.previous !== undefined) message.from = result.previous;
@@ -267,7 +264,7 @@ export function attemptEnded(unit: string, result: ReloadResult, hash: string | 
   if (hash !== undefined) message.hash = hash;
   if (result.stage !== undefined) message.stage = result.stage;
   if (result.error !== undefined) message.code = errorInfo(result.error).code;
-  if (target !== undefined) message.target = target;
+  if (typeof target === 'number') message.target = target;
   attemptEnd.publish(message);
 }
 
@@ -276,7 +273,7 @@ export function attemptEnded(unit: string, result: ReloadResult, hash: string | 
  *
  * @example
  * ```ts
- * drainStarted(this.name, cell.info.id, cell.leases);
+ * drainStarted(this.#o.unit, generationOf(cell), cell.leases);
  * ```
  */
 export function drainStarted(unit: string, generation: number, leases: number): void {
@@ -288,7 +285,7 @@ export function drainStarted(unit: string, generation: number, leases: number): 
  *
  * @example
  * ```ts
- * disposeStarted(this.name, cell.info.id, cell.leases);
+ * disposeStarted(this.#o.unit, generationOf(cell), cell.leases);
  * ```
  */
 export function disposeStarted(unit: string, generation: number, leases: number): void {
@@ -300,7 +297,7 @@ export function disposeStarted(unit: string, generation: number, leases: number)
  *
  * @example
  * ```ts
- * disposeEnded(this.name, cell.info.id, cell.leases);
+ * disposeEnded(this.#o.unit, generationOf(cell), cell.leases);
  * ```
  */
 export function disposeEnded(unit: string, generation: number, leases: number): void {

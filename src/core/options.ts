@@ -9,6 +9,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
 import { assertAuditSink } from './audit.js';
 import { assertClock, realClock } from '../support/clock.js';
+import { describeValue } from '../support/describe-value.js';
 import { hashValue } from '../support/hash.js';
 import { normalizeRetry } from './retry.js';
 import { isStandardSchema } from './schema.js';
@@ -19,6 +20,15 @@ export const DEFAULT_TIMEOUTS = Object.freeze({ load: 30_000, create: 30_000, he
 
 /** Default number of earlier generations retained for rollback. */
 export const DEFAULT_HISTORY = 5;
+
+/** Default `minIntervalMs`: no throttle between loads. */
+export const DEFAULT_MIN_INTERVAL_MS = 0;
+
+/** Default `keepPrevious`: the previous generation is retired (drained, disposed) at commit. */
+export const DEFAULT_KEEP_PREVIOUS = false;
+
+/** Default `hash`: `sha256:` of the RFC 8785 canonical JSON of the validated value. */
+export const DEFAULT_HASH = (value: unknown): string => hashValue(value);
 
 export interface NormalizedOptions<T, R> {
   name: string;
@@ -41,12 +51,6 @@ export interface NormalizedOptions<T, R> {
   lastKnownGood: string | undefined;
   audit: AuditSink | undefined;
   clock: Clock;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return typeof value;
 }
 
 function optionalFunction(options: Record<string, unknown>, key: string): void {
@@ -93,7 +97,7 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
       timeouts[key] = value;
     }
   }
-  const minIntervalMs = options.minIntervalMs ?? 0;
+  const minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
   nonNegative(minIntervalMs, 'minIntervalMs');
   const history = options.history ?? DEFAULT_HISTORY;
   nonNegative(history, 'history', { integer: true });
@@ -115,7 +119,9 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
   const clock = options.clock ?? realClock;
   assertClock(clock, 'clock');
 
-  const load = source !== undefined ? (ctx: LoadContext<T, R>) => source.read({ signal: ctx.signal }) : options.load!;
+  // The context goes to the source as it is: its `signal` getter creates an AbortController only
+  // if the source reads it, so a healthy load through a source that never needs one creates none.
+  const load = source !== undefined ? (ctx: LoadContext<T, R>) => source.read(ctx) : options.load!;
   let sourceLabel: string | undefined;
   if (source !== undefined) {
     try {
@@ -134,12 +140,12 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
     create: options.create,
     healthCheck: options.healthCheck,
     dispose: options.dispose,
-    hash: options.hash ?? ((value: T) => hashValue(value)),
+    hash: options.hash ?? DEFAULT_HASH,
     retry: normalizeRetry(options.retry),
     timeouts,
     minIntervalMs,
     history,
-    keepPrevious: options.keepPrevious ?? false,
+    keepPrevious: options.keepPrevious ?? DEFAULT_KEEP_PREVIOUS,
     verify,
     triggers: [...triggers],
     lastKnownGood: options.lastKnownGood,

@@ -1,12 +1,16 @@
 /**
- * p-retry around a stage (the unit's `load`, the cache's per-key loads). Defaults: 2 retries
- * (3 attempts), exponential from 100 ms. Backoff waits run on the injected `Clock`, so a fake
- * clock drives retries in tests; the AbortSignal stops retrying at once.
+ * Retries around a stage (the unit's `load`, the cache's per-key loads): a small loop of our own
+ * that takes p-retry's option shape (`retries`, `factor`, `minTimeout`, `maxTimeout`,
+ * `randomize`, `maxRetryTime`, `onFailedAttempt`, `shouldRetry`, `shouldConsumeRetry`), because
+ * its waits must run on the injected `Clock` (a fake clock drives retries in virtual time) and the
+ * abort source is a lazy `StageAbort`, not an `AbortSignal`. Defaults: 2 retries (3 attempts),
+ * exponential from 100 ms. p-retry's own `signal` and `unref` options do not apply here.
  *
  * @module
  */
-import pRetry, { AbortError, type Options as PRetryOptions } from 'p-retry';
+import type { Options as PRetryOptions, RetryContext } from 'p-retry';
 import { realClock, sleepOn } from '../support/clock.js';
+import { safeMessage } from '../support/safe-message.js';
 import { AbortedError } from '../errors.js';
 import type { AbortLike } from './timeout.js';
 import type { Clock } from '../types.js';
@@ -39,77 +43,63 @@ export function normalizeRetry(retry: RetrySetting, name = 'retry'): PRetryOptio
   return merged.retries === 0 ? undefined : merged;
 }
 
-function backoff(retriesConsumed: number, o: PRetryOptions): number {
-  const attempt = Math.max(1, retriesConsumed + 1);
-  const random = o.randomize ? Math.random() + 1 : 1;
-  const ms = Math.round(random * (o.minTimeout ?? DEFAULT_RETRY.minTimeout) * (o.factor ?? DEFAULT_RETRY.factor) ** (attempt - 1));
+/** Exponential backoff before retry number `retriesConsumed + 1`. */
+function delayMs(retriesConsumed: number, o: PRetryOptions): number {
+  const base = (o.minTimeout ?? DEFAULT_RETRY.minTimeout) * (o.factor ?? DEFAULT_RETRY.factor) ** retriesConsumed;
+  const ms = Math.round((o.randomize ? 1 + Math.random() : 1) * base);
   return Math.min(ms, o.maxTimeout ?? Number.POSITIVE_INFINITY);
+}
+
+/** Errors that mean "stop": an abort, p-retry's `AbortError`, a programming `TypeError` (not a network failure). */
+function isFinal(error: unknown): boolean {
+  if (error instanceof AbortedError) return true;
+  if (error instanceof Error && error.name === 'AbortError' && 'originalError' in error) return true;
+  return error instanceof TypeError && !/fetch failed|failed to fetch|network ?error|load failed/i.test(error.message);
 }
 
 /**
  * Calls `fn(attempt)` until it succeeds or the retry budget is spent; rejects with the last
  * error. `AbortedError`s and an aborted `signal` stop at once. `retry` is normalized with
- * `normalizeRetry` (pass the result of `normalizeRetry` or a raw setting).
+ * `normalizeRetry` (pass the result of `normalizeRetry` or a raw setting). The first attempt runs
+ * before anything retry-related is set up, so a healthy call pays nothing for retries.
  *
  * @example
  * ```ts
- * const raw = await withRetry((attempt) => fetchConfig(), 3, { signal });
+ * const raw = await withRetry((attempt) => fetchConfig(), 3, { signal, clock });
  * ```
  */
-export function withRetry<T>(
+export async function withRetry<T>(
   fn: (attempt: number) => T | PromiseLike<T>,
   retry: RetrySetting,
   { signal, clock = realClock }: { signal?: AbortLike; clock?: Clock } = {},
 ): Promise<T> {
-  const options = normalizeRetry(retry);
-  if (options === undefined) {
+  const o = normalizeRetry(retry);
+  const retries = o?.retries ?? 0;
+  const startedAt = clock.now();
+  let attemptNumber = 0;
+  let retriesConsumed = 0;
+  for (;;) {
+    if (signal?.aborted) throw unwrap(signal.reason);
+    attemptNumber++;
     try {
-      return Promise.resolve(fn(1));
-    } catch (error) {
-      return Promise.reject(error);
+      return await fn(attemptNumber);
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(safeMessage(thrown));
+      if (o === undefined || isFinal(thrown) || signal?.aborted) throw unwrap(thrown);
+      const context: RetryContext = { error, attemptNumber, retriesConsumed, retriesLeft: Math.max(0, retries - retriesConsumed) };
+      await o.onFailedAttempt?.(context);
+      const consume = o.shouldConsumeRetry ? await o.shouldConsumeRetry(context) : true;
+      const outOfTime = clock.now() - startedAt >= (o.maxRetryTime ?? Number.POSITIVE_INFINITY);
+      if (outOfTime || (consume && retriesConsumed >= retries)) throw thrown;
+      if (o.shouldRetry && !(await o.shouldRetry(context))) throw thrown;
+      const ms = consume ? delayMs(retriesConsumed, o) : 0;
+      if (consume) retriesConsumed++;
+      if (ms > 0) await sleepOn(clock, ms, signal);
     }
   }
-  const userShouldRetry = options.shouldRetry;
-  const attempt = (n: number): T | PromiseLike<T> => {
-    if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    return fn(n);
-  };
-  const retryAfter = (firstError: unknown): Promise<T> => {
-    // The first attempt already failed: p-retry replays its error, then retries as configured.
-    let replayed = false;
-    return pRetry(
-      (n) => {
-        if (!replayed) {
-          replayed = true;
-          throw firstError;
-        }
-        return attempt(n);
-      },
-      {
-        ...options,
-        // p-retry waits on real timers; we wait on `clock` inside shouldRetry and let p-retry retry at once.
-        minTimeout: 0,
-        maxTimeout: 0,
-        randomize: false,
-        // The signal is honoured here rather than handed to p-retry, so an AbortSignal is never
-        // materialized for a load that does not ask for one.
-        shouldRetry: async (context) => {
-          if (context.error instanceof AbortedError || signal?.aborted) return false;
-          if (userShouldRetry && !(await userShouldRetry(context))) return false;
-          const ms = backoff(context.retriesConsumed, options);
-          if (ms > 0) await sleepOn(clock, ms, signal);
-          return true;
-        },
-      },
-    );
-  };
-  // Fast path: the first attempt runs outside p-retry, so a healthy load pays nothing for retries.
-  let first: T | PromiseLike<T>;
-  try {
-    first = attempt(1);
-  } catch (error) {
-    return retryAfter(error);
-  }
-  if (first === null || typeof first !== 'object' || typeof (first as { then?: unknown }).then !== 'function') return Promise.resolve(first as T);
-  return Promise.resolve(first).then(undefined, retryAfter);
+}
+
+/** p-retry's `AbortError` carries the error to reject with. */
+function unwrap(error: unknown): unknown {
+  return error instanceof Error && error.name === 'AbortError' && 'originalError' in error ? (error as { originalError: unknown }).originalError : error;
 }

@@ -1,7 +1,8 @@
 /**
  * What both metrics adapters (Prometheus, OpenTelemetry) share: finding the members to observe
  * (one unit, a list, or a registry — including members added later) and turning their events into
- * a few counting hooks, each attempt counted once.
+ * a few counting hooks. Each attempt ends with exactly one outcome event (`committed`,
+ * `unchanged` or `rejected`), so counting those events counts attempts.
  *
  * @module
  * @internal
@@ -56,17 +57,8 @@ export function observeMembers(target: MetricsTarget, hooks: MetricsHooks, exten
 
   const attach = (member: ObservableMember): void => {
     if (attached.has(member)) return;
-    // Each attempt is counted once, even if the unit reports it through two events.
-    const counted = new Set<number>();
-    const once = (result: ReloadResult | undefined): boolean => {
-      if (!result || typeof result.id !== 'number') return true;
-      if (counted.has(result.id)) return false;
-      counted.add(result.id);
-      if (counted.size > 64) counted.delete(counted.values().next().value as number);
-      return true;
-    };
     const onAttempt = (e: { result?: ReloadResult }): void => {
-      if (!e?.result || !once(e.result)) return;
+      if (!e?.result) return;
       safe(() => hooks.attempt(member.name, e.result!.status, Math.max(0, e.result!.durationMs) / 1000));
     };
     const onRolledBack = (): void => safe(() => hooks.rolledBack(member.name));
@@ -123,21 +115,12 @@ function safe(fn: () => void): void {
   try {
     fn();
   } catch {
-    // Semantic 6: a metrics hook that throws never breaks the pipeline.
+    // Failure is contained: a metrics hook that throws never breaks the pipeline.
   }
 }
 
-/**
- * The value of `reloadkit_unit_ready`: serving a committed generation.
- *
- * @example
- * ```ts
- * isReady(unit.status()); // true once the unit committed, while ready or degraded
- * ```
- */
-export function isReady(status: UnitStatus): boolean {
-  return status.generation > 0 && (status.state === 'ready' || status.state === 'degraded');
-}
+/** The value of `reloadkit_unit_ready`: the member's own `ready` field. */
+export { isReady } from '../core/member.js';
 
 /**
  * Each member's status, skipping any whose status() throws.

@@ -61,7 +61,6 @@ export class AttemptSpans {
       [A.attempt]: m.attempt,
       [A.triggerKind]: m.trigger,
     };
-    if (m.from !== undefined) attributes[A.from] = m.from;
     if (run !== undefined && run.callers > 0) attributes[A.callers] = run.callers;
     const span = this.#tracer.startSpan(`${TRACE_NAMES.attempt} ${m.unit}`, { kind: SpanKind.INTERNAL, attributes, links, root: parent === ROOT_CONTEXT }, parent);
     this.#open.set(m.unit, { attempt: m.attempt, span, ctx: trace.setSpan(ROOT_CONTEXT, span), stage: undefined });

@@ -69,7 +69,7 @@ export function signalTrigger(sig: NodeJS.Signals = 'SIGHUP'): SignalTrigger {
 
 /**
  * Calls a trigger's consumer from a timer or signal handler. A consumer that throws must not
- * crash the process from there (semantic 6): the error becomes a process warning instead.
+ * crash the process from there (failure is contained): the error becomes a process warning instead.
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
 import { sha256 } from '../../src/support/hash.js';
 import type { AuditRecord } from '../../src/types.js';
-import { ATTACH_AUDIT } from '../../src/core/internal.js';
+import { memberHooks } from '../../src/core/member.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import { deferred, flush } from './helpers.js';
 
@@ -371,11 +371,11 @@ test('an invalidation supersedes a load that began before it: waiters get data l
   await cache.close();
 });
 
-test('audit: invalidations are audited with actor and key hash; a registry sink attaches via ATTACH_AUDIT', async () => {
+test('audit: invalidations are audited with actor and key hash; a registry sink attaches through the member protocol', async () => {
   const own: AuditRecord[] = [];
   const registrySink: AuditRecord[] = [];
   const cache = reloadableCache({ name: 'audited', retry: false, load: async (k) => k.length, audit: (r) => void own.push(r) });
-  const detach = cache[ATTACH_AUDIT]((r) => void registrySink.push(r));
+  const detach = memberHooks(cache)!.attachAudit!((r) => void registrySink.push(r));
   await cache.get('secret-key-1');
   await cache.invalidate('secret-key-1', { mode: 'drop', actor: 'alice', reason: 'rotated' });
   await cache.invalidate({ prefix: 'secret-' }, { mode: 'refresh', actor: 'bob' });
@@ -464,7 +464,8 @@ test('lifecycle: start is idempotent, status is JSON-safe, close disposes everyt
   const status = cache.status();
   assert.equal(status.state, 'ready');
   assert.equal(status.kind, 'cache');
-  assert.equal(status.generation, 3, 'start() is generation 1 (the empty cache), then one per commit');
+  assert.equal(status.generation, 2, 'one generation per commit; starting commits nothing');
+  assert.equal(status.ready, true, 'an empty or filled started cache is ready');
   assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
   await cache.close();
   await cache.close();

@@ -2,6 +2,7 @@
  * Small helpers for the cache tests: flushing pending promise reactions, and a deferred promise to
  * hold a load open. (Virtual time comes from `reloadkit/testing`'s FakeClock.)
  */
+import type { Hint } from '../../src/types.js';
 
 /** Lets pending promise reactions and immediates run. */
 export async function flush(): Promise<void> {
@@ -17,4 +18,23 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; r
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** A trigger fired by hand that passes the whole hint through (keys, prefix, all, gap). */
+export function hintTrigger(): { start(fire: (hint: Hint) => void): void; stop(): void; fire(hint: Hint): void; readonly started: boolean } {
+  let consumer: ((hint: Hint) => void) | undefined;
+  return {
+    start(fire) {
+      consumer = fire;
+    },
+    stop() {
+      consumer = undefined;
+    },
+    fire(hint) {
+      consumer?.(hint);
+    },
+    get started() {
+      return consumer !== undefined;
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { group, pin, reloadable } from '../../src/index.js';
-import { STAGE } from '../../src/core/internal.js';
+import { stage } from '../core/helpers.js';
 import { fakeSource } from '../../src/testing/index.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -105,7 +105,7 @@ test('pin: every lease is taken in one synchronous section — a commit queued b
   a.source.set({ version: 2 });
   b.source.set({ version: 2 });
   // Both v2 candidates staged (not committed): committing them is one synchronous call away.
-  const [sa, sb] = await Promise.all([a.unit[STAGE](), b.unit[STAGE]()]);
+  const [sa, sb] = await Promise.all([stage(a.unit), stage(b.unit)]);
   assert.ok(sa.kind === 'staged' && sb.kind === 'staged');
   let committed = false;
   const commitBoth = (): void => {

@@ -2,7 +2,8 @@
  * Small helpers for the core tests: deferred promises, a controllable in-memory source, and a
  * resource factory that records creation and disposal so tests can check exactly-once disposal.
  */
-import type { Hint, Source } from '../../src/index.js';
+import type { AuditSink, Hint, ReloadOptions, Source } from '../../src/index.js';
+import { memberHooks, type StageOutcome } from '../../src/core/member.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -85,4 +86,21 @@ export class ResourceTracker {
   get undisposed(): TrackedResource[] {
     return this.created.filter((r) => r.disposed === 0);
   }
+}
+
+/**
+ * Stages a candidate on `unit` the way `group()` does (its scheduler's hold, then its stage hook):
+ * the member protocol is internal, so tests reach it through this one helper.
+ */
+export async function stage(unit: object, opts: ReloadOptions = {}): Promise<StageOutcome> {
+  const hooks = memberHooks(unit);
+  if (!hooks?.stage || !hooks.scheduler) throw new Error('not a unit');
+  return hooks.stage(opts, await hooks.scheduler.hold());
+}
+
+/** Attaches an audit sink the way a registry does; returns the detach function. */
+export function attachAudit(member: object, sink: AuditSink): () => void {
+  const attach = memberHooks(member)?.attachAudit;
+  if (!attach) throw new Error('no audit hook');
+  return attach(sink);
 }

@@ -1,5 +1,5 @@
 /**
- * Events, audit records, the internal hooks (STAGE, ATTACH_AUDIT) and the promise that a secret in
+ * Events, audit records, the member hooks (staging, audit attach) and the promise that a secret in
  * a config value appears nowhere in status(), errors, events' JSON or audit records.
  */
 import { test } from 'node:test';
@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as v from 'valibot';
 import { reloadable, type AuditRecord } from '../../src/index.js';
-import { ATTACH_AUDIT, STAGE } from '../../src/core/internal.js';
-import { ResourceTracker, deferred, flush } from './helpers.js';
+import { ResourceTracker, attachAudit, deferred, flush, stage } from './helpers.js';
 
 const SECRET = 'hunter2-SECRET-4f9a';
 
@@ -69,7 +68,7 @@ test('audit: one record per start, reload and rollback, with actor, reason, from
   const attached: AuditRecord[] = [];
   let version = 1;
   const unit = reloadable({ name: 'config', load: () => (version === 3 ? { bad: true } : { version }), retry: false, validate: (c) => { if ('bad' in c) throw new Error('no'); }, audit: { write: (r) => void records.push(r) } });
-  const detach = unit[ATTACH_AUDIT]((r) => void attached.push(r));
+  const detach = attachAudit(unit, (r) => void attached.push(r));
   await unit.start();
   version = 2;
   await unit.reload({ actor: 'alice', reason: 'deploy 42', trigger: { kind: 'http', detail: 'POST /reload' } });
@@ -116,7 +115,7 @@ test('an audit sink that rejects asynchronously becomes an error event and does 
   const never = deferred();
   const errors: string[] = [];
   const unit = reloadable({ name: 'c', load: () => 1, retry: false, audit: async () => { await flush(); throw new Error('disk full'); } });
-  unit[ATTACH_AUDIT](() => never.promise); // a sink that never settles blocks nothing
+  attachAudit(unit, () => never.promise); // a sink that never settles blocks nothing
   unit.on('error', (e) => errors.push(`${e.where}: ${e.error.message}`));
   await unit.start();
   await unit.reload();
@@ -161,13 +160,13 @@ test('events: reloading, committed (with changedPaths), unchanged, rejected, dis
   assert.deepEqual(once, [1]);
 });
 
-test('STAGE: a staged candidate holds the reload lock until commit() (synchronous) or discard()', async () => {
+test('staging (the group member hook): a staged candidate holds the reload lock until commit() (synchronous) or discard()', async () => {
   const tracker = new ResourceTracker();
   let version = 1;
   const unit = reloadable({ name: 'pool', load: () => ({ version }), retry: false, create: tracker.create, dispose: tracker.dispose });
   await unit.start();
   version = 2;
-  const outcome = await unit[STAGE]({ reason: 'group' });
+  const outcome = await stage(unit, { reason: 'group' });
   assert.equal(outcome.kind, 'staged');
   if (outcome.kind !== 'staged') return;
   assert.equal(outcome.staged.unit, 'pool');
@@ -187,7 +186,7 @@ test('STAGE: a staged candidate holds the reload lock until commit() (synchronou
   assert.equal((await queued).status, 'unchanged');
 
   version = 3;
-  const second = await unit[STAGE]();
+  const second = await stage(unit);
   assert.equal(second.kind, 'staged');
   if (second.kind !== 'staged') return;
   const discarded = await second.staged.discard(new Error('another member failed'));
@@ -197,13 +196,13 @@ test('STAGE: a staged candidate holds the reload lock until commit() (synchronou
   assert.equal(unit.get().version, 2);
 
   version = 2;
-  const done = await unit[STAGE]();
+  const done = await stage(unit);
   assert.equal(done.kind, 'done');
   if (done.kind === 'done') assert.equal(done.result.status, 'unchanged');
 
   // close() while a candidate is staged discards it; a later commit() reports the rejection.
   version = 4;
-  const third = await unit[STAGE]();
+  const third = await stage(unit);
   if (third.kind !== 'staged') throw new Error('expected staged');
   await unit.close();
   const late = third.staged.commit();

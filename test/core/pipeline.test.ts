@@ -378,7 +378,7 @@ test('invalid options throw precise TypeErrors', () => {
   assert.throws(() => reloadable({ name: 'x', load, audit: 42 as never }), /`audit` to be a function or an object with write/);
   assert.throws(() => reloadable({ name: 'x', load, verify: { windowMs: 1 } as never }), /`verify` to be \{ windowMs, check/);
   assert.throws(() => reloadable({ name: 'x', load, clock: {} as never }), /`clock` to be a Clock/);
-  assert.throws(() => reloadable({ name: 'x', load, create: 'no' as never }), /`create` to be a function, got string/);
+  assert.throws(() => reloadable({ name: 'x', load, create: 'no' as never }), /`create` to be a function, got 'no'/);
 });
 
 test('reload(), rollback() and group().reload() reject bad call options with precise TypeErrors, and nothing runs', async () => {
@@ -387,9 +387,9 @@ test('reload(), rollback() and group().reload() reject bad call options with pre
   await unit.start();
   await assert.rejects(unit.reload(null as never), { name: 'TypeError', message: 'Expected reload() options to be an object, got null.' });
   await assert.rejects(unit.reload({ reason: 42 } as never), { name: 'TypeError', message: 'Expected `reason` to be a string, got 42.' });
-  await assert.rejects(unit.reload({ actor: { id: 'x' } } as never), { name: 'TypeError', message: 'Expected `actor` to be a string, got object.' });
-  await assert.rejects(unit.reload({ force: 'yes' } as never), { name: 'TypeError', message: 'Expected `force` to be a boolean, got string.' });
-  await assert.rejects(unit.reload({ signal: {} } as never), { name: 'TypeError', message: 'Expected `signal` to be an AbortSignal, got object.' });
+  await assert.rejects(unit.reload({ actor: { id: 'x' } } as never), { name: 'TypeError', message: 'Expected `actor` to be a string, got an object.' });
+  await assert.rejects(unit.reload({ force: 'yes' } as never), { name: 'TypeError', message: "Expected `force` to be a boolean, got 'yes'." });
+  await assert.rejects(unit.reload({ signal: {} } as never), { name: 'TypeError', message: 'Expected `signal` to be an AbortSignal, got an object.' });
   await assert.rejects(unit.reload({ trigger: 'file' } as never), { name: 'TypeError', message: /Expected `trigger` to be a hint/ });
   await assert.rejects(unit.rollback({ reason: false } as never), { name: 'TypeError', message: 'Expected `reason` to be a string, got false.' });
   await assert.rejects(group([unit]).reload({ force: 1 } as never), { name: 'TypeError', message: 'Expected `force` to be a boolean, got 1.' });

@@ -1,6 +1,6 @@
 /**
- * One dedicated test per semantic of DESIGN §1 ("Semantics that must hold"). Each would fail if
- * the behaviour it names broke.
+ * One dedicated test per core invariant (docs/architecture.md lists them with their owning
+ * modules). Each would fail if the behaviour it names broke.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -13,7 +13,7 @@ import { AbortedError, TimeoutError, ValidationError, canonicalJson, hashValue }
 import { changedPaths } from '../../src/support/changed-paths.js';
 import { SafeEmitter } from '../../src/core/emitter.js';
 import { writeFileAtomic, readLastKnownGood, toRecord } from '../../src/core/last-known-good.js';
-import { Mutex } from '../../src/core/lock.js';
+import { Mutex } from '../../src/core/scheduler.js';
 import { withRetry, normalizeRetry } from '../../src/core/retry.js';
 import { cleanIssueMessage, dottedPath, validateWithSchema } from '../../src/core/schema.js';
 import { runWithTimeout } from '../../src/core/timeout.js';

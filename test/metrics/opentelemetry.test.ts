@@ -79,7 +79,7 @@ test('opentelemetry: a verify rollback counts once; rollbacks, drain timeouts an
   const metrics: MetricData[] = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
   const points = (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
   const reloads = Object.fromEntries(points(INSTRUMENT_NAMES.reloads).map((p) => [String(p.attributes.outcome), p.value]));
-  assert.deepEqual(reloads, { committed: 3 }, 'the rollback\'s `rejected` event is the same attempt: counted once');
+  assert.deepEqual(reloads, { committed: 3 }, 'the verify rollback is one attempt, reported by one event: counted once');
   assert.equal(points(INSTRUMENT_NAMES.rollbacks)[0]?.value, 1);
   assert.equal(points(INSTRUMENT_NAMES.drainTimeouts)[0]?.value, 1);
   assert.deepEqual(points(INSTRUMENT_NAMES.errors).map((p) => [p.attributes.where, p.value]), [['dispose', 1]]);

@@ -1,0 +1,183 @@
+/**
+ * The state one cache's modules share: options, the per-key store (LRU), in-flight loads, the
+ * core's lease tracker (each entry is a cell) and reporter, events and counters. The facade
+ * (cache.ts), the loads (loads.ts) and the invalidations (invalidator.ts) all work on one of these.
+ *
+ * @module
+ * @internal
+ */
+import { ClosedError, formatMessage } from '../errors.js';
+import { LeaseTracker } from '../core/leases.js';
+import { Reporter } from '../core/report.js';
+import { SafeEmitter } from '../core/emitter.js';
+import { safeMessage } from '../support/safe-message.js';
+import { AuditFanout } from '../core/audit.js';
+import type { AuditSink, Clock } from '../types.js';
+import type { CacheEntry } from './entry.js';
+import { keyHash } from './key-hash.js';
+import { Lru } from './lru.js';
+import type { ResolvedCacheOptions } from './options.js';
+import { SingleFlight } from './single-flight.js';
+import type { Outcome } from './loads.js';
+import type { CacheEntryInfo, CacheEvents } from './types.js';
+
+/** The audit-detail marker of an attempt whose record is not delivered (a successful per-key load). */
+export const QUIET_DETAIL = 'quiet';
+
+/** Why an entry left the cache. */
+export type RetireReason = CacheEvents['evicted'][0]['reason'];
+
+/**
+ * Shared state of one cache.
+ *
+ * @example
+ * ```ts
+ * const ctx = new CacheContext(resolveCacheOptions({ name: 'users', load }));
+ * ctx.lru.size; // 0
+ * ```
+ */
+export class CacheContext<V> {
+  readonly name: string;
+  readonly o: ResolvedCacheOptions<V>;
+  readonly clock: Clock;
+  readonly events: SafeEmitter<CacheEvents>;
+  readonly lru: Lru<CacheEntry<V>>;
+  readonly flights: SingleFlight<Outcome<V>>;
+  readonly leases: LeaseTracker<CacheEntry<V>>;
+  readonly report: Reporter;
+  /** Cache-wide commit counter. */
+  generation = 0;
+  lastCommitAt: number | null = null;
+  started = false;
+  closed = false;
+  // Hit-path counters are plain fields (one store, no nested object); the rest live in `counters`.
+  hits = 0;
+  misses = 0;
+  staleServes = 0;
+  readonly counters = { committed: 0, unchanged: 0, rejected: 0, drop: 0, refresh: 0, evictions: 0, disposals: 0 };
+  /** The cache's audit sinks (its own, a registry's): the reporter's records minus successful per-key loads. */
+  private readonly audit: AuditFanout;
+  private detachForward: (() => void) | undefined;
+  /** Value hashes of retired entries, kept only while someone listens for `disposed` / `drain-timeout`. */
+  private readonly retiredHashes = new Map<CacheEntry<V>, string>();
+
+  constructor(o: ResolvedCacheOptions<V>) {
+    this.o = o;
+    this.name = o.name;
+    this.clock = o.clock;
+    // A throwing listener becomes an `error` event; one on `error` itself has nowhere left to go.
+    this.events = new SafeEmitter<CacheEvents>((error, event) => {
+      if (event !== 'error') this.report.error(error, `listener:${String(event)}`);
+    });
+    this.report = new Reporter({ unit: o.name, clock: o.clock, emitError: (payload) => this.events.emit('error', payload) });
+    this.audit = new AuditFanout((error) => this.report.error(error, 'audit'));
+    if (o.audit) this.attachAudit(o.audit);
+    this.lru = new Lru(o.max);
+    this.flights = new SingleFlight<Outcome<V>>(() => o.clock.now());
+    const dispose = o.dispose;
+    this.leases = new LeaseTracker<CacheEntry<V>>({
+      clock: o.clock,
+      unit: o.name,
+      drainMs: o.drainMs,
+      disposeTimeoutMs: o.disposeTimeoutMs,
+      dispose: dispose && ((entry) => dispose(entry.value, entry.key)),
+      describe: (entry) => `key ${this.keyHash(entry.key)}`,
+      onDisposed: (entry) => {
+        this.counters.disposals += 1;
+        const hash = this.retiredHashes.get(entry);
+        this.retiredHashes.delete(entry);
+        if (this.events.has('disposed')) this.events.emit('disposed', { unit: this.name, ...this.keyFields(entry.key), hash: hash ?? this.valueHash(entry.value) });
+      },
+      onDrainTimeout: (entry, leases) => {
+        if (this.events.has('drain-timeout')) {
+          this.events.emit('drain-timeout', { unit: this.name, ...this.keyFields(entry.key), hash: this.retiredHashes.get(entry) ?? this.valueHash(entry.value), leases });
+        }
+      },
+      onError: (error, where) => this.report.error(error, where),
+    });
+  }
+
+  /** How a key appears outside the process. */
+  keyHash(key: string): string {
+    return keyHash(key);
+  }
+
+  /**
+   * Adds an audit sink. Records reach it from the core's reporter, except those of successful
+   * per-key loads (marked `QUIET_DETAIL`): they are counted in events and metrics, not audited,
+   * since one record per cache miss would drown the trail. The reporter builds records only while
+   * a sink is attached.
+   */
+  attachAudit(sink: AuditSink): () => void {
+    this.detachForward ??= this.report.attachAudit((record) => {
+      if (record.detail?.[QUIET_DETAIL] !== true) this.audit.deliver(record);
+    });
+    const detach = this.audit.attach(sink);
+    return () => {
+      detach();
+      if (!this.audit.active && this.detachForward) {
+        this.detachForward();
+        this.detachForward = undefined;
+      }
+    };
+  }
+
+  /** How an event names a key: its hash, and with `keys: 'plain'` the key too (in-process only). */
+  keyFields(key: string): { keyHash: string; key?: string } {
+    return this.o.plainKeys ? { keyHash: keyHash(key), key } : { keyHash: keyHash(key) };
+  }
+
+  /**
+   * The content hash of an entry's value, derived when asked (never stored: two `sha256:` strings
+   * per entry were most of a cache's memory). The value passed `hash` when it was loaded; a value
+   * that no longer hashes (disposed, mutated into a cycle) reads as `unknown`.
+   */
+  valueHash(value: V): string {
+    try {
+      const hash = this.o.hash(value);
+      return typeof hash === 'string' && hash !== '' ? hash : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /** The serializable description of a live entry: hashes and times, never the key or the value. */
+  info(entry: CacheEntry<V>): CacheEntryInfo {
+    const loadedAt = this.lru.stampOf(entry.key) ?? 0;
+    const staleAt = loadedAt + this.o.ttlMs;
+    return {
+      keyHash: this.keyHash(entry.key),
+      hash: this.valueHash(entry.value),
+      generation: entry.generation,
+      loadedAt,
+      staleAt,
+      expiresAt: staleAt + this.o.swrMs,
+      failing: entry.failure !== undefined,
+      leases: entry.leases,
+    };
+  }
+
+  /** The entry left the cache: reported, then drained and disposed by the lease tracker. */
+  retire(entry: CacheEntry<V>, reason: RetireReason): void {
+    const listened = this.events.has('evicted') || this.events.has('disposed') || this.events.has('drain-timeout');
+    // Hash it while the value is intact: a `dispose` may leave it unhashable.
+    const hash = listened ? this.valueHash(entry.value) : '';
+    if (this.events.has('evicted')) this.events.emit('evicted', { unit: this.name, ...this.keyFields(entry.key), hash, reason });
+    if (listened) this.retiredHashes.set(entry, hash);
+    this.leases.retire(entry);
+  }
+
+  /** A contained failure: an `error` event, never thrown. */
+  reportError(error: unknown, where: string): void {
+    this.report.error(error instanceof Error ? error : new Error(safeMessage(error)), where);
+  }
+
+  /** The error of any call after `close()`, worded as the unit's. */
+  closedError(what: string): ClosedError {
+    return new ClosedError(formatMessage('closed', { unit: this.name }, `${what}() after close()`), { unit: this.name });
+  }
+
+  assertOpen(what: string): void {
+    if (this.closed) throw this.closedError(what);
+  }
+}
