@@ -41,11 +41,7 @@ export const CHANNELS = {
   disposeEnd: 'reloadkit:dispose.end',
   /** `use()` or `acquire()` (so `pin()` too) handed out a generation's resource. */
   lease: 'reloadkit:lease',
-  /** A cache began loading or refreshing one key. */
-  cacheLoadStart: 'reloadkit:cache.load.start',
-  /** A cache finished loading or refreshing one key. */
-  cacheLoadEnd: 'reloadkit:cache.load.end',
-  /** A cache lookup: hit or miss. */
+  /** A cache lookup: hit or miss. (A cache's per-key loads are attempts: `attempt.start` with its key.) */
   cacheLookup: 'reloadkit:cache.lookup',
 } as const;
 
@@ -69,6 +65,10 @@ export interface AttemptStartMessage {
   trigger: string;
   /** The coalesced run this attempt carries out; absent for start, rollback and staged (group) attempts. */
   run?: number;
+  /** A cache's per-key load: the key's hash. */
+  keyHash?: string;
+  /** A cache's per-key load, with `keys: 'plain'` only: the key itself. */
+  key?: string;
 }
 
 /** `reloadkit:stage.start`. */
@@ -129,24 +129,18 @@ export interface LeaseMessage {
   via: 'use' | 'acquire';
 }
 
-/** `reloadkit:cache.load.start` and `.end`. */
-export interface CacheLoadMessage {
-  cache: string;
-  /** The key's hash, or the key itself only when the cache was created with `keys: 'plain'`. */
-  key: string;
-  kind: 'load' | 'refresh';
-  /** End only. */
-  outcome?: 'ok' | 'error';
-  /** End only, on error. */
-  code?: string;
-}
-
 /** `reloadkit:cache.lookup`. */
 export interface CacheLookupMessage {
   cache: string;
-  /** As in `CacheLoadMessage`. */
-  key: string;
   hit: boolean;
+  keyHash: string;
+  /** With `keys: 'plain'` only. */
+  key?: string;
+}
+
+/** How a cache names a key outside the process: its hash, and with `keys: 'plain'` the key too. */
+export interface KeyFields {
+  keyFields(key: string): { keyHash: string; key?: string };
 }
 
 const request = channel(CHANNELS.request);
@@ -159,8 +153,6 @@ const drain = channel(CHANNELS.drain);
 const disposeStart = channel(CHANNELS.disposeStart);
 const disposeEnd = channel(CHANNELS.disposeEnd);
 const lease = channel(CHANNELS.lease);
-const cacheLoadStart = channel(CHANNELS.cacheLoadStart);
-const cacheLoadEnd = channel(CHANNELS.cacheLoadEnd);
 const cacheLookup = channel(CHANNELS.cacheLookup);
 
 /** Triggers built by a unit's own hint handler (so a tracer can tell a hint from a caller). */
@@ -194,17 +186,28 @@ export function reloadRequested(unit: string, run: number, trigger: { kind: stri
 }
 
 /**
- * An attempt began; `run` is the scheduler run it carries out, if any.
+ * An attempt began; `run` is the scheduler run it carries out, if any; `key` names a cache's
+ * per-key load (called only while someone listens: hashing a key is not free).
  *
  * @example
  * ```ts
- * attemptStarted(this.#o.unit, attempt, meta.run);
+ * attemptStarted(this.#o.unit, attempt, meta.run, meta.key);
  * ```
  */
-export function attemptStarted(unit: string, a: { id: number; action: AttemptStartMessage['action']; trigger: TriggerInfo }, run: number | undefined): void {
+export function attemptStarted(
+  unit: string,
+  a: { id: number; action: AttemptStartMessage['action']; trigger: TriggerInfo },
+  run: number | undefined,
+  key?: () => { keyHash: string; key?: string },
+): void {
   if (!attemptStart.hasSubscribers) return;
   const message: AttemptStartMessage = { unit, attempt: a.id, action: a.action, trigger: a.trigger.kind };
   if (run !== undefined) message.run = run;
+  if (key !== undefined) {
+    const fields = key();
+    message.keyHash = fields.keyHash;
+    if (fields.key !== undefined) message.key = fields.key;
+  }
   attemptStart.publish(message);
 }
 
@@ -318,41 +321,14 @@ export function leased(unit: string, gen: { id: number; hash: string }, via: Lea
 }
 
 /**
- * A cache began loading (`load`) or refreshing (`refresh`) a key; `key` is the key's hash unless
- * the cache's `keys` is `'plain'`.
+ * A cache lookup hit or missed; the subscriber runs in the caller's context. `names` labels the
+ * key, only while someone listens (the hit path pays one `hasSubscribers` check).
  *
  * @example
  * ```ts
- * cacheLoadStarted(this.name, keyLabel, 'load');
+ * cacheLooked(this.name, true, key, this.#c);
  * ```
  */
-export function cacheLoadStarted(cache: string, key: string, kind: CacheLoadMessage['kind']): void {
-  if (cacheLoadStart.hasSubscribers) cacheLoadStart.publish({ cache, key, kind } satisfies CacheLoadMessage);
-}
-
-/**
- * A cache finished loading or refreshing a key; `error` when it failed (only its code is published).
- *
- * @example
- * ```ts
- * cacheLoadEnded(this.name, keyLabel, 'load', error);
- * ```
- */
-export function cacheLoadEnded(cache: string, key: string, kind: CacheLoadMessage['kind'], error?: unknown): void {
-  if (!cacheLoadEnd.hasSubscribers) return;
-  const message: CacheLoadMessage = { cache, key, kind, outcome: error === undefined ? 'ok' : 'error' };
-  if (error !== undefined) message.code = errorInfo(error).code;
-  cacheLoadEnd.publish(message);
-}
-
-/**
- * A cache lookup hit or missed; the subscriber runs in the caller's context.
- *
- * @example
- * ```ts
- * cacheLooked(this.name, keyLabel, entry !== undefined);
- * ```
- */
-export function cacheLooked(cache: string, key: string, hit: boolean): void {
-  if (cacheLookup.hasSubscribers) cacheLookup.publish({ cache, key, hit } satisfies CacheLookupMessage);
+export function cacheLooked(cache: string, hit: boolean, key: string, names: KeyFields): void {
+  if (cacheLookup.hasSubscribers) cacheLookup.publish({ cache, hit, ...names.keyFields(key) } satisfies CacheLookupMessage);
 }

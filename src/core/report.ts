@@ -93,10 +93,17 @@ export class Reporter {
     return this.audit.attach(sink);
   }
 
-  /** Opens an attempt (a new id, its start time). `run`: the scheduler run it carries out, for tracing. */
-  begin(action: Attempt['action'], trigger: TriggerInfo, meta: { reason?: string | undefined; actor?: string | undefined; run?: number | undefined }): Attempt {
+  /**
+   * Opens an attempt (a new id, its start time). For tracing: `run`, the scheduler run it carries
+   * out; `key`, how a cache's per-key load names its key (called only while a tracer listens).
+   */
+  begin(
+    action: Attempt['action'],
+    trigger: TriggerInfo,
+    meta: { reason?: string | undefined; actor?: string | undefined; run?: number | undefined; key?: () => { keyHash: string; key?: string } },
+  ): Attempt {
     const attempt: Attempt = { id: ++this.#attemptId, action, trigger, reason: meta.reason, actor: meta.actor, startedAt: this.#o.clock.now(), ended: false };
-    diagnostics.attemptStarted(this.#o.unit, attempt, meta.run);
+    diagnostics.attemptStarted(this.#o.unit, attempt, meta.run, meta.key);
     return attempt;
   }
 

@@ -26,9 +26,10 @@ export const TRACE_ATTRIBUTES = {
   leases: 'reloadkit.leases',
   loadTry: 'reloadkit.load.try',
   cache: 'reloadkit.cache',
+  cacheKeyHash: 'reloadkit.cache.key_hash',
+  /** The key itself: only for a cache created with `keys: 'plain'`. */
   cacheKey: 'reloadkit.cache.key',
-  cacheOutcome: 'reloadkit.cache.outcome',
-  /** Set on a span ended before its attempt finished (tracing stopped, or an end never seen). */
+  /** Set on a span ended before its attempt finished (tracing stopped). */
   incomplete: 'reloadkit.incomplete',
 } as const;
 
@@ -41,7 +42,7 @@ export const TRACE_NAMES = {
   dispose: 'reloadkit.dispose',
   loadRetry: 'reloadkit.load.retry',
   drainTimeout: 'reloadkit.drain.timeout',
-  cache: 'reloadkit.cache',
+  cacheLoad: 'reloadkit.cache.load',
 } as const;
 
 /** How many hex digits of a hash go on a span: enough to tell generations apart, not to replay them. */

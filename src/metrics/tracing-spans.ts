@@ -1,7 +1,8 @@
 /**
  * Turns the core's diagnostics messages into spans: one `reloadkit.reload <unit>` per attempt,
  * a child per stage (a stage ends when the next one begins, or with the attempt), a short commit
- * span, and drain and dispose spans under the attempt that retired the generation.
+ * span, and drain and dispose spans under the attempt that retired the generation. A cache's
+ * per-key loads are attempts too (`reloadkit.cache.load <cache>`, several at once).
  *
  * @module
  * @internal
@@ -13,6 +14,7 @@ import { RunCauses, currentCause, parentAndLinks } from './tracing-causes.js';
 import { TRACE_ATTRIBUTES as A, TRACE_NAMES, hashPrefix } from './tracing-names.js';
 
 interface OpenAttempt {
+  unit: string;
   attempt: number;
   span: Span;
   /** The attempt span as a parent context for its children. */
@@ -38,8 +40,10 @@ const MAX_RETIRING = 256;
 export class AttemptSpans {
   readonly causes: RunCauses;
   readonly #tracer: Tracer;
-  /** The open attempt of each unit (attempts of one unit never overlap). */
+  /** Open attempts by unit and attempt id (a cache loads several keys at once). */
   readonly #open = new Map<string, OpenAttempt>();
+  /** The latest attempt of each unit: stage, retry and commit messages are its (a unit's attempts never overlap). */
+  readonly #current = new Map<string, OpenAttempt>();
   /** `unit/generation` → the attempt that replaced it: the parent of its drain and dispose. */
   readonly #retiredBy = new Map<string, Context>();
   readonly #drains = new Map<string, Span>();
@@ -52,7 +56,6 @@ export class AttemptSpans {
   }
 
   attemptStart(m: AttemptStartMessage): void {
-    this.#endOpen(m.unit, 'superseded');
     const run = m.run === undefined ? undefined : this.causes.take(m.unit, m.run);
     const { parent, links } = parentAndLinks(run === undefined ? currentCause() : run.causes);
     const attributes: Attributes = {
@@ -62,12 +65,20 @@ export class AttemptSpans {
       [A.triggerKind]: m.trigger,
     };
     if (run !== undefined && run.callers > 0) attributes[A.callers] = run.callers;
-    const span = this.#tracer.startSpan(`${TRACE_NAMES.attempt} ${m.unit}`, { kind: SpanKind.INTERNAL, attributes, links, root: parent === ROOT_CONTEXT }, parent);
-    this.#open.set(m.unit, { attempt: m.attempt, span, ctx: trace.setSpan(ROOT_CONTEXT, span), stage: undefined });
+    if (m.keyHash !== undefined) {
+      attributes[A.cache] = m.unit;
+      attributes[A.cacheKeyHash] = m.keyHash;
+      if (m.key !== undefined) attributes[A.cacheKey] = m.key;
+    }
+    const name = `${m.keyHash === undefined ? TRACE_NAMES.attempt : TRACE_NAMES.cacheLoad} ${m.unit}`;
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, links, root: parent === ROOT_CONTEXT }, parent);
+    const open: OpenAttempt = { unit: m.unit, attempt: m.attempt, span, ctx: trace.setSpan(ROOT_CONTEXT, span), stage: undefined };
+    this.#open.set(attemptKey(m.unit, m.attempt), open);
+    this.#current.set(m.unit, open);
   }
 
   stageStart(m: StageStartMessage): void {
-    const open = this.#open.get(m.unit);
+    const open = this.#current.get(m.unit);
     if (open === undefined) return;
     open.stage?.span.end();
     const span = this.#tracer.startSpan(`reloadkit.${m.stage}`, { kind: SpanKind.INTERNAL, attributes: { [A.unit]: m.unit, [A.stage]: m.stage } }, open.ctx);
@@ -75,12 +86,12 @@ export class AttemptSpans {
   }
 
   loadRetry(m: LoadRetryMessage): void {
-    const stage = this.#open.get(m.unit)?.stage;
+    const stage = this.#current.get(m.unit)?.stage;
     if (stage?.name === 'load') stage.span.addEvent(TRACE_NAMES.loadRetry, { [A.loadTry]: m.try });
   }
 
   commit(m: CommitMessage): void {
-    const open = this.#open.get(m.unit);
+    const open = this.#current.get(m.unit);
     if (open === undefined) return;
     open.stage?.span.end();
     open.stage = undefined;
@@ -92,9 +103,11 @@ export class AttemptSpans {
   }
 
   attemptEnd(m: AttemptEndMessage): void {
-    const open = this.#open.get(m.unit);
-    if (open === undefined || open.attempt !== m.attempt) return;
-    this.#open.delete(m.unit);
+    const key = attemptKey(m.unit, m.attempt);
+    const open = this.#open.get(key);
+    if (open === undefined) return;
+    this.#open.delete(key);
+    if (this.#current.get(m.unit) === open) this.#current.delete(m.unit);
     const span = open.span;
     span.setAttribute(A.outcome, m.outcome);
     if (m.from !== undefined) span.setAttribute(A.from, m.from);
@@ -134,7 +147,7 @@ export class AttemptSpans {
       drain.end();
     }
     // A candidate that never committed is disposed inside its own attempt.
-    const parent = (m.generation === 0 ? this.#open.get(m.unit)?.ctx : this.#retiredBy.get(key)) ?? ROOT_CONTEXT;
+    const parent = (m.generation === 0 ? this.#current.get(m.unit)?.ctx : this.#retiredBy.get(key)) ?? ROOT_CONTEXT;
     const span = this.#tracer.startSpan(TRACE_NAMES.dispose, { kind: SpanKind.INTERNAL, attributes: resourceAttributes(m), root: parent === ROOT_CONTEXT }, parent);
     const queue = this.#disposals.get(key);
     if (queue === undefined) this.#disposals.set(key, [span]);
@@ -152,7 +165,13 @@ export class AttemptSpans {
 
   /** Ends every open span (tracing stops) and forgets everything. */
   close(): void {
-    for (const unit of [...this.#open.keys()]) this.#endOpen(unit, 'tracing stopped');
+    for (const open of this.#open.values()) {
+      open.span.setAttribute(A.incomplete, 'tracing stopped');
+      open.stage?.span.end();
+      open.span.end();
+    }
+    this.#open.clear();
+    this.#current.clear();
     for (const span of this.#drains.values()) span.end();
     for (const queue of this.#disposals.values()) for (const span of queue) span.end();
     this.#drains.clear();
@@ -161,19 +180,14 @@ export class AttemptSpans {
     this.causes.clear();
   }
 
-  #endOpen(unit: string, why: string): void {
-    const open = this.#open.get(unit);
-    if (open === undefined) return;
-    this.#open.delete(unit);
-    open.span.setAttribute(A.incomplete, why);
-    open.stage?.span.end();
-    open.span.end();
-  }
-
   #remember(key: string, ctx: Context): void {
     if (this.#retiredBy.size >= MAX_RETIRING) this.#retiredBy.delete(this.#retiredBy.keys().next().value as string);
     this.#retiredBy.set(key, ctx);
   }
+}
+
+function attemptKey(unit: string, attempt: number): string {
+  return `${unit}\u0000${attempt}`;
 }
 
 function resourceAttributes(m: ResourceMessage): Attributes {

@@ -12,7 +12,6 @@ import { CHANNELS } from '../core/diagnostics.js';
 import type { CacheLookupMessage, LeaseMessage } from '../core/diagnostics.js';
 import { describeValue } from '../support/describe-value.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
-import { CacheLoadSpans } from './tracing-cache.js';
 import { cacheHitAttribute, generationAttribute, hashAttribute, hashPrefix } from './tracing-names.js';
 import { AttemptSpans } from './tracing-spans.js';
 
@@ -21,7 +20,7 @@ export { CHANNELS as DIAGNOSTICS_CHANNELS } from '../core/diagnostics.js';
 export type {
   AttemptEndMessage,
   AttemptStartMessage,
-  CacheLoadMessage,
+  KeyFields,
   CacheLookupMessage,
   CommitMessage,
   LeaseMessage,
@@ -110,7 +109,6 @@ export function traceUnits(target: TraceTarget, options: TraceUnitsOptions = {})
   if (typeof annotateRequests !== 'boolean') throw new TypeError(`traceUnits: expected \`annotateRequests\` to be a boolean, got ${describeValue(annotateRequests)}`);
 
   const spans = new AttemptSpans(tracer);
-  const cacheLoads = new CacheLoadSpans(tracer);
   const handlers: Array<[string, (message: unknown) => void]> = [];
   /** A subscriber that throws would resurface as an uncaught exception: tracing must never do that. */
   const on = <M extends { unit?: string; cache?: string }>(name: string, fn: (m: M) => void): void => {
@@ -133,8 +131,6 @@ export function traceUnits(target: TraceTarget, options: TraceUnitsOptions = {})
   on(CHANNELS.drain, (m) => spans.drain(m as never));
   on(CHANNELS.disposeStart, (m) => spans.disposeStart(m as never));
   on(CHANNELS.disposeEnd, (m) => spans.disposeEnd(m as never));
-  on(CHANNELS.cacheLoadStart, (m) => cacheLoads.start(m as never));
-  on(CHANNELS.cacheLoadEnd, (m) => cacheLoads.end(m as never));
   if (annotateRequests) {
     on<LeaseMessage>(CHANNELS.lease, (m) => {
       const span = trace.getActiveSpan();
@@ -153,7 +149,6 @@ export function traceUnits(target: TraceTarget, options: TraceUnitsOptions = {})
       for (const [name, handler] of handlers) unsubscribe(name, handler);
       traced.detach();
       spans.close();
-      cacheLoads.close();
     },
   };
 }
