@@ -23,7 +23,7 @@ import { traceUnits, type UnitTracing } from '../src/metrics/opentelemetry.js';
 
 const FULL = process.argv.includes('--full');
 const ROUNDS = FULL ? 15 : 7;
-const PASSES = FULL ? 5 : 3;
+const PASSES = FULL ? 7 : 5;
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const tracer = new BasicTracerProvider().getTracer('bench');

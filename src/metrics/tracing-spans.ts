@@ -25,6 +25,12 @@ interface OpenAttempt {
 /** The code of a group member's attempt discarded because another member failed. */
 const GROUP_DISCARD = 'RELOADKIT_GROUP';
 
+/**
+ * Open attempts kept at most: an attempt whose end is never published (a cache load superseded by
+ * an invalidation ends unreported) must not be kept forever; the oldest is ended as incomplete.
+ */
+const MAX_OPEN = 4096;
+
 /** Retired generations remembered for their drain and dispose spans; bounds keepPrevious leftovers. */
 const MAX_RETIRING = 256;
 
@@ -73,6 +79,7 @@ export class AttemptSpans {
     const name = `${m.keyHash === undefined ? TRACE_NAMES.attempt : TRACE_NAMES.cacheLoad} ${m.unit}`;
     const span = this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, links, root: parent === ROOT_CONTEXT }, parent);
     const open: OpenAttempt = { unit: m.unit, attempt: m.attempt, span, ctx: trace.setSpan(ROOT_CONTEXT, span), stage: undefined };
+    if (this.#open.size >= MAX_OPEN) this.#abandon(this.#open.keys().next().value as string, 'never ended');
     this.#open.set(attemptKey(m.unit, m.attempt), open);
     this.#current.set(m.unit, open);
   }
@@ -165,19 +172,24 @@ export class AttemptSpans {
 
   /** Ends every open span (tracing stops) and forgets everything. */
   close(): void {
-    for (const open of this.#open.values()) {
-      open.span.setAttribute(A.incomplete, 'tracing stopped');
-      open.stage?.span.end();
-      open.span.end();
-    }
-    this.#open.clear();
-    this.#current.clear();
+    for (const key of [...this.#open.keys()]) this.#abandon(key, 'tracing stopped');
     for (const span of this.#drains.values()) span.end();
     for (const queue of this.#disposals.values()) for (const span of queue) span.end();
     this.#drains.clear();
     this.#disposals.clear();
     this.#retiredBy.clear();
     this.causes.clear();
+  }
+
+  /** Ends an attempt whose end will not be seen. */
+  #abandon(key: string, why: string): void {
+    const open = this.#open.get(key);
+    if (open === undefined) return;
+    this.#open.delete(key);
+    if (this.#current.get(open.unit) === open) this.#current.delete(open.unit);
+    open.span.setAttribute(A.incomplete, why);
+    open.stage?.span.end();
+    open.span.end();
   }
 
   #remember(key: string, ctx: Context): void {
