@@ -86,6 +86,31 @@ test('a committed reload: one attempt span with a child per stage, the commit, t
   assert.deepEqual(drain.events, [], 'the lease was released before the drain timeout');
 });
 
+test('a drain that times out: the drain span ends with a drain.timeout event and the leases still open, then the dispose span', async (t) => {
+  exporter.reset();
+  const { unit, source, disposed } = configUnit('drain-timeout', { timeouts: { drain: 20 } });
+  const tracing = traceUnits(unit, { tracer });
+  t.after(async () => {
+    tracing.stop();
+    await unit.close();
+  });
+  await unit.start();
+  const lease = unit.acquire(); // never released before the drain timeout
+  source.value = { version: 2, db: { host: 'b', port: 2 } };
+  await unit.reload();
+  await waitFor(() => disposed.includes(1) && spans().some((s) => s.name === 'reloadkit.dispose'), { message: 'forced dispose' });
+  lease.release();
+  const reload = attemptSpans('drain-timeout')[1]!;
+  const drain = childrenOf(reload).find((s) => s.name === 'reloadkit.drain')!;
+  assert.deepEqual(
+    drain.events.map((e) => [e.name, e.attributes?.['reloadkit.leases']]),
+    [['reloadkit.drain.timeout', 1]],
+  );
+  const dispose = childrenOf(reload).find((s) => s.name === 'reloadkit.dispose')!;
+  assert.equal(dispose.attributes['reloadkit.generation'], 1);
+  assert.equal(dispose.attributes['reloadkit.leases'], 1, 'disposed while still leased');
+});
+
 test('load retries are events on the load span; an unchanged reload stops after validate', async (t) => {
   exporter.reset();
   const { unit, source } = configUnit('retries', { retry: { retries: 3, minTimeout: 1, factor: 1 } });
