@@ -17,9 +17,9 @@ import { StartOnce } from '../core/lifecycle.js';
 import { realClock } from '../support/clock.js';
 import type { Hint, RegistryMember, ReloadOptions } from '../types.js';
 import { CacheContext } from './context.js';
-import type { CacheEntry } from './entry.js';
 import { bindInvalidation, gapOfHint, keysOfHint, normalizeSelection, parseInvalidateOptions, parseTarget, type InvalidationBinding, type KeyTargets } from './invalidation.js';
 import { Invalidator, type ResolvedInvalidate } from './invalidator.js';
+import { EntryLease } from './entry-lease.js';
 import { EntryLoads } from './loads.js';
 import type { ResolvedCacheOptions } from './options.js';
 import type {
@@ -37,37 +37,6 @@ import type {
 
 /** How many times `acquire` retries when the entry it got was retired before it could lease it. */
 const MAX_LEASE_ROUNDS = 8;
-
-/** A lease on one entry; its `hash` is derived when read. */
-class EntryLease<V> implements CacheLease<V> {
-  readonly #ctx: CacheContext<V>;
-  #entry: CacheEntry<V> | undefined;
-  readonly value: V;
-  readonly key: string;
-
-  constructor(ctx: CacheContext<V>, entry: CacheEntry<V>) {
-    this.#ctx = ctx;
-    this.#entry = entry;
-    this.value = entry.value;
-    this.key = entry.key;
-    ctx.leases.hold(entry);
-  }
-
-  get hash(): string {
-    return this.#ctx.valueHash(this.value);
-  }
-
-  release(): void {
-    const entry = this.#entry;
-    if (entry === undefined) return;
-    this.#entry = undefined;
-    this.#ctx.leases.release(entry);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
 
 /**
  * A reloadable cache (see `reloadableCache()` for options and an example). A `RegistryMember`.
@@ -146,8 +115,11 @@ export class ReloadableCache<V> implements RegistryMember {
         cacheLooked(this.name, true, key, this.#c);
         return Promise.resolve(entry.value);
       }
-    } else if (typeof key !== 'string') {
-      return Promise.reject(new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`));
+    } else {
+      if (typeof key !== 'string') return Promise.reject(new TypeError(`Expected the cache key to be a string, got ${key === null ? 'null' : typeof key}.`));
+      // A stampede on a missing key: join the running load's shared promise straight away.
+      const joined = this.#loads.joinMissing(key);
+      if (joined !== undefined) return joined;
     }
     return this.#loads.read(key);
   }
@@ -258,7 +230,7 @@ export class ReloadableCache<V> implements RegistryMember {
       evictions: k.evictions,
       disposals: k.disposals,
       size: c.lru.size,
-      stale: this.#scan().stale,
+      stale: this.#c.scan().stale,
       inflight: c.flights.size,
     };
   }
@@ -418,7 +390,7 @@ export class ReloadableCache<V> implements RegistryMember {
    */
   status(): CacheStatus {
     const c = this.#c;
-    const { stale, failing } = this.#scan();
+    const { stale, failing } = this.#c.scan();
     const state = c.closed ? 'closed' : !c.started ? 'initializing' : failing > 0 ? 'degraded' : 'ready';
     const out: CacheStatus = {
       name: this.name,
@@ -461,18 +433,4 @@ export class ReloadableCache<V> implements RegistryMember {
     return now;
   }
 
-  #scan(): { stale: number; failing: number } {
-    const c = this.#c;
-    const now = c.clock.now();
-    const ttl = c.o.ttlMs;
-    let stale = 0;
-    let failing = 0;
-    c.lru.forEach((entry, loadedAt) => {
-      if (entry.failure !== undefined) {
-        failing += 1;
-        stale += 1;
-      } else if (now >= loadedAt + ttl) stale += 1;
-    });
-    return { stale, failing };
-  }
 }

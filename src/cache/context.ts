@@ -167,6 +167,21 @@ export class CacheContext<V> {
     this.leases.retire(entry);
   }
 
+  /** Entries past their TTL or failing, and failing ones (for status and stats). */
+  scan(): { stale: number; failing: number } {
+    const now = this.clock.now();
+    const ttl = this.o.ttlMs;
+    let stale = 0;
+    let failing = 0;
+    this.lru.forEach((entry, loadedAt) => {
+      if (entry.failure !== undefined) {
+        failing += 1;
+        stale += 1;
+      } else if (now >= loadedAt + ttl) stale += 1;
+    });
+    return { stale, failing };
+  }
+
   /** A contained failure: an `error` event, never thrown. */
   reportError(error: unknown, where: string): void {
     this.report.error(error instanceof Error ? error : new Error(safeMessage(error)), where);

@@ -1,8 +1,9 @@
 /**
  * `reloadkit/cache`: a cache whose entries are reloaded, validated and swapped one key at a time,
- * with the unit's guarantees (validate before swap, dedupe by hash, drain then dispose), single
- * flight per key, stale-while-revalidate, serve-stale-on-error and invalidation as narrow as the
- * change. See docs/cache.md.
+ * with the unit's guarantees (validate before swap, dedupe by hash, drain then dispose) on the same
+ * core modules a unit runs on, single flight per key, stale-while-revalidate, serve-stale-on-error,
+ * and invalidation as narrow as the change (keys, prefixes, load time, hints with gap repair).
+ * See docs/cache.md.
  *
  * @module
  */
@@ -23,9 +24,12 @@ export type {
   CacheReloadResult,
   CacheStats,
   CacheStatus,
+  GapPolicy,
+  HintGap,
   HintsToKeys,
   InvalidateOptions,
   InvalidationMode,
+  InvalidationScope,
   InvalidationSpec,
   InvalidationTarget,
   KeySelection,

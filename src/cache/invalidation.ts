@@ -7,8 +7,15 @@
  * @module
  */
 import { Watches } from '../core/lifecycle.js';
+import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { Hint, Source, Trigger } from '../types.js';
 import type { HintGap, HintsToKeys, InvalidateOptions, InvalidationMode, InvalidationSpec, KeySelection } from './types.js';
+
+/** The options `invalidate()` knows. */
+const INVALIDATE_KEYS = ['mode', 'actor', 'reason', 'trigger'] as const;
+/** The fields of an `invalidationTrigger()` spec. */
+const SPEC_KEYS = ['from', 'hintsToKeys', 'mode', 'actor'] as const;
 
 /** A parsed invalidation target. */
 export type ParsedTarget = { scope: 'key'; key: string } | { scope: 'prefix'; prefix: string } | { scope: 'loaded-before'; loadedBefore: number };
@@ -34,12 +41,12 @@ export function parseTarget(target: unknown): ParsedTarget {
     if ('loadedBefore' in target) {
       const loadedBefore = (target as { loadedBefore: unknown }).loadedBefore;
       if (typeof loadedBefore !== 'number' || Number.isNaN(loadedBefore)) {
-        throw new TypeError(`Expected \`loadedBefore\` to be a time in epoch milliseconds (a number), got ${describe(loadedBefore)}.`);
+        throw new TypeError(`Expected \`loadedBefore\` to be a time in epoch milliseconds (a number), got ${describeValue(loadedBefore)}.`);
       }
       return { scope: 'loaded-before', loadedBefore };
     }
   }
-  throw new TypeError(`Expected an invalidation target: a key string, { prefix: string } or { loadedBefore: number }, got ${describe(target)}.`);
+  throw new TypeError(`Expected an invalidation target: a key string, { prefix: string } or { loadedBefore: number }, got ${describeValue(target)}.`);
 }
 
 /**
@@ -52,12 +59,13 @@ export function parseTarget(target: unknown): ParsedTarget {
  */
 export function parseInvalidateOptions(opts: unknown): Required<Pick<InvalidateOptions, 'mode'>> & InvalidateOptions {
   if (opts === undefined) return { mode: 'drop' };
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`Expected invalidation options to be an object, got ${describe(opts)}.`);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`Expected invalidation options to be an object, got ${describeValue(opts)}.`);
+  rejectUnknownKeys('invalidate', opts, INVALIDATE_KEYS);
   const o = opts as InvalidateOptions;
   const mode = o.mode ?? 'drop';
-  if (mode !== 'drop' && mode !== 'refresh') throw new TypeError(`Expected \`mode\` to be 'drop' or 'refresh', got ${describe(mode)}.`);
+  if (mode !== 'drop' && mode !== 'refresh') throw new TypeError(`Expected \`mode\` to be 'drop' or 'refresh', got ${describeValue(mode)}.`);
   for (const field of ['actor', 'reason'] as const) {
-    if (o[field] !== undefined && typeof o[field] !== 'string') throw new TypeError(`Expected \`${field}\` to be a string, got ${describe(o[field])}.`);
+    if (o[field] !== undefined && typeof o[field] !== 'string') throw new TypeError(`Expected \`${field}\` to be a string, got ${describeValue(o[field])}.`);
   }
   return { ...o, mode };
 }
@@ -99,7 +107,7 @@ export function keysOfHint(hint: Hint): KeySelection {
   if (hint.all === true) return 'all';
   const out: Array<string | { prefix: string }> = [];
   if (hint.keys !== undefined) {
-    if (!Array.isArray(hint.keys)) throw new TypeError(`Expected hint.keys to be an array of strings, got ${describe(hint.keys)}.`);
+    if (!Array.isArray(hint.keys)) throw new TypeError(`Expected hint.keys to be an array of strings, got ${Array.isArray(hint.keys) ? 'an array' : typeof hint.keys}.`);
     out.push(...(hint.keys as readonly string[]));
   }
   if (hint.prefix !== undefined) out.push({ prefix: hint.prefix });
@@ -153,16 +161,17 @@ export function covers(targets: KeyTargets | 'all', key: string): boolean {
  * ```
  */
 export function invalidationTrigger(spec: InvalidationSpec): InvalidationSpec {
-  if (spec === null || typeof spec !== 'object') throw new TypeError(`invalidationTrigger: expected an object, got ${describe(spec)}.`);
+  if (spec === null || typeof spec !== 'object') throw new TypeError(`invalidationTrigger: expected an object, got ${describeValue(spec)}.`);
+  rejectUnknownKeys('invalidationTrigger', spec, SPEC_KEYS);
   const { from, hintsToKeys, mode, actor } = spec;
   if (!isTrigger(from) && !isWatchableSource(from)) {
     throw new TypeError('invalidationTrigger: expected `from` to be a Trigger ({ start, stop }) or a Source with watch().');
   }
   if (hintsToKeys !== undefined && typeof hintsToKeys !== 'function') {
-    throw new TypeError(`invalidationTrigger: expected \`hintsToKeys\` to be a function, got ${describe(hintsToKeys)}.`);
+    throw new TypeError(`invalidationTrigger: expected \`hintsToKeys\` to be a function, got ${describeValue(hintsToKeys)}.`);
   }
-  if (mode !== undefined && mode !== 'drop' && mode !== 'refresh') throw new TypeError(`invalidationTrigger: expected \`mode\` to be 'drop' or 'refresh', got ${describe(mode)}.`);
-  if (actor !== undefined && typeof actor !== 'string') throw new TypeError(`invalidationTrigger: expected \`actor\` to be a string, got ${describe(actor)}.`);
+  if (mode !== undefined && mode !== 'drop' && mode !== 'refresh') throw new TypeError(`invalidationTrigger: expected \`mode\` to be 'drop' or 'refresh', got ${describeValue(mode)}.`);
+  if (actor !== undefined && typeof actor !== 'string') throw new TypeError(`invalidationTrigger: expected \`actor\` to be a string, got ${describeValue(actor)}.`);
   return spec;
 }
 
@@ -222,11 +231,4 @@ function isTrigger(value: unknown): value is Trigger {
 
 function isWatchableSource(value: unknown): value is Source<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as Source).watch === 'function';
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value;
 }

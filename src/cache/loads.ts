@@ -108,6 +108,17 @@ export class EntryLoads<V> {
     return this.wait(this.join(key, { kind: entry !== undefined ? 'expired' : 'miss' }), round);
   }
 
+  /**
+   * For a key with no entry: the shared promise of its running load, if a reader already waits on
+   * it (counted as a miss), else undefined. The stampede path: two map lookups per reader.
+   */
+  joinMissing(key: string): Promise<V> | undefined {
+    const flight = this.c.flights.get(key);
+    if (flight === undefined || flight.reading === undefined || this.c.closed) return undefined;
+    this.c.misses += 1;
+    return this.wait(flight, 0);
+  }
+
   /** Inside the SWR window, or kept after a failed refresh (when serving stale on error). */
   servableStale(entry: CacheEntry<V>, loadedAt: number, now: number): boolean {
     return now < loadedAt + this.c.o.ttlMs + this.c.o.swrMs || (entry.failure !== undefined && this.c.o.serveStaleOnError);

@@ -12,6 +12,7 @@ import { normalizeRetry } from '../core/retry.js';
 import { isStandardSchema } from '../core/schema.js';
 import type { Clock } from '../types.js';
 import { invalidationTrigger } from './invalidation.js';
+import { describeValue } from '../support/describe-value.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { GapPolicy, InvalidationSpec, ReloadableCacheOptions } from './types.js';
 
@@ -112,10 +113,10 @@ export function resolveCacheOptions<V>(options: ReloadableCacheOptions<V>): Reso
   if (o.invalidateOn !== undefined && !Array.isArray(o.invalidateOn)) throw new TypeError('Expected `invalidateOn` to be an array of invalidationTrigger() specs.');
   const invalidateOn = (o.invalidateOn ?? []).map((spec) => invalidationTrigger(spec));
   if (o.onGap !== undefined && typeof o.onGap !== 'function' && !GAP_POLICIES.includes(o.onGap as string)) {
-    throw new TypeError(`Expected \`onGap\` to be 'refresh-stale', 'refresh-all', 'drop-all' or a function (gap) => void, got ${typeof o.onGap === 'string' ? JSON.stringify(o.onGap) : String(o.onGap)}.`);
+    throw new TypeError(`Expected \`onGap\` to be 'refresh-stale', 'refresh-all', 'drop-all' or a function (gap) => void, got ${describeValue(o.onGap)}.`);
   }
   if (o.keys !== undefined && o.keys !== 'hash' && o.keys !== 'plain') {
-    throw new TypeError(`Expected \`keys\` to be 'hash' or 'plain', got ${typeof o.keys === 'string' ? JSON.stringify(o.keys) : String(o.keys)}.`);
+    throw new TypeError(`Expected \`keys\` to be 'hash' or 'plain', got ${describeValue(o.keys)}.`);
   }
   if (o.audit !== undefined && typeof o.audit !== 'function' && (o.audit === null || typeof o.audit !== 'object' || typeof (o.audit as { write?: unknown }).write !== 'function')) {
     throw new TypeError('Expected `audit` to be a function or an object with write(record).');

@@ -43,11 +43,45 @@ export type InvalidationMode = 'drop' | 'refresh';
 
 /** Options of `invalidate()` and `invalidateAll()`. */
 export interface InvalidateOptions {
-  /** Default `drop`. */
+  /**
+   * Drop the entries (the next read loads) or refresh them in place.
+   *
+   * @default 'drop'
+   * @example
+   * ```ts
+   * await users.invalidate('user:42', { mode: 'refresh' });
+   * ```
+   */
   mode?: InvalidationMode;
+  /**
+   * Who asked, for the audit record.
+   *
+   * @default none
+   * @example
+   * ```ts
+   * await users.invalidate({ prefix: 'user:' }, { actor: 'alice' });
+   * ```
+   */
   actor?: string;
+  /**
+   * Why, for the audit record.
+   *
+   * @default none
+   * @example
+   * ```ts
+   * await users.invalidateAll({ reason: 'schema migration' });
+   * ```
+   */
   reason?: string;
-  /** Recorded in the audit record; default `{ kind: 'invalidate' }`. */
+  /**
+   * What caused it, recorded in the audit record.
+   *
+   * @default `{ kind: 'invalidate' }`
+   * @example
+   * ```ts
+   * await users.invalidate('user:42', { trigger: { kind: 'webhook' } });
+   * ```
+   */
   trigger?: TriggerInfo;
 }
 

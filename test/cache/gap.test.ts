@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
 import { FakeClock } from '../../src/testing/clock.js';
 import type { AuditRecord, Hint } from '../../src/types.js';
-import { deferred, flush, hintTrigger } from './helpers.js';
+import { countingLoad, deferred, flush, hintTrigger } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A loader that counts loads per key and returns a new version each time. */
-function countingLoad() {
-  const loads = new Map<string, number>();
-  return {
-    loads,
-    count: (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, loads.get(k) ?? 0])),
-    load: async (key: string) => {
-      loads.set(key, (loads.get(key) ?? 0) + 1);
-      return { key, n: loads.get(key) };
-    },
-  };
-}
 
 test('invalidate({ loadedBefore }) selects exactly the entries last loaded before that time, in both modes', async () => {
   const clock = new FakeClock();
@@ -191,4 +178,11 @@ test("onGap 'drop-all', 'refresh-all' and a function; applyHint applies the same
 test('reloadableCache rejects unknown option keys, naming the closest', () => {
   assert.throws(() => reloadableCache({ name: 'x', load: () => 1, ttl: 5 } as never), /unknown option `ttl`; did you mean `ttlMs`\?/);
   assert.throws(() => reloadableCache({ name: 'x', load: () => 1, ongap: 'drop-all' } as never), /did you mean `onGap`/);
+  assert.throws(() => invalidationTrigger({ from: hintTrigger(), hintToKeys: () => null } as never), /invalidationTrigger: unknown option `hintToKeys`; did you mean `hintsToKeys`\?/);
+});
+
+test('invalidate() rejects unknown option keys', async () => {
+  const cache = reloadableCache({ name: 'x', retry: false, load: () => 1 });
+  await assert.rejects(cache.invalidate('k', { mod: 'refresh' } as never), /invalidate: unknown option `mod`; did you mean `mode`\?/);
+  await cache.close();
 });

@@ -38,3 +38,20 @@ export function hintTrigger(): { start(fire: (hint: Hint) => void): void; stop()
     },
   };
 }
+
+/** A loader that counts loads per key and returns `{ key, n }` with the key's load count. */
+export function countingLoad(): {
+  loads: Map<string, number>;
+  count: (keys: readonly string[]) => Record<string, number>;
+  load: (key: string) => Promise<{ key: string; n: number | undefined }>;
+} {
+  const loads = new Map<string, number>();
+  return {
+    loads,
+    count: (keys) => Object.fromEntries(keys.map((k) => [k, loads.get(k) ?? 0])),
+    load: async (key) => {
+      loads.set(key, (loads.get(key) ?? 0) + 1);
+      return { key, n: loads.get(key) };
+    },
+  };
+}

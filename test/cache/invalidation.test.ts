@@ -6,17 +6,7 @@ import { fakeSource } from '../../src/testing/fake-source.js';
 import { fakeTrigger } from '../../src/testing/fake-trigger.js';
 import type { AuditRecord } from '../../src/types.js';
 import { waitFor } from '../helpers/wait.js';
-
-function countingLoad() {
-  const loads = new Map<string, number>();
-  return {
-    loads,
-    load: async (key: string) => {
-      loads.set(key, (loads.get(key) ?? 0) + 1);
-      return { key, n: loads.get(key) };
-    },
-  };
-}
+import { countingLoad } from './helpers.js';
 
 test('hints from a trigger invalidate exactly the keys hintsToKeys names', async () => {
   const trigger = fakeTrigger();
@@ -115,4 +105,28 @@ test('a cache is a registry member: status, reloadAll, audit sink, close', async
   assert.ok(records.some((r) => r.unit === 'users' && r.action === 'invalidate' && r.actor === 'alice'));
   await registry.close();
   assert.equal(cache.status().state, 'closed');
+});
+
+test('a trigger that fails to start or stop is an error event; start() and close() still complete and the other triggers run', async () => {
+  const broken = fakeTrigger({ startError: new Error('bus unreachable') });
+  const working = fakeTrigger();
+  const { loads, load } = countingLoad();
+  const cache = reloadableCache({
+    name: 'partial',
+    retry: false,
+    load,
+    invalidateOn: [invalidationTrigger({ from: broken, hintsToKeys: () => 'all' }), invalidationTrigger({ from: working, mode: 'refresh', hintsToKeys: () => 'k' })],
+  });
+  const errors: string[] = [];
+  cache.on('error', (e) => errors.push(`${e.where}: ${e.error.message}`));
+  await cache.start();
+  assert.deepEqual(errors, ['trigger.start: bus unreachable']);
+  assert.equal(working.started, true);
+  assert.equal(cache.status().ready, true);
+  await cache.get('k');
+  working.fire({ kind: 'bus' });
+  await waitFor(() => loads.get('k') === 2, { message: 'the working trigger refreshes' });
+  working.failStop(new Error('stuck'));
+  await cache.close();
+  assert.ok(errors.includes('trigger.stop: stuck'));
 });
