@@ -120,7 +120,8 @@ export interface UnitStatus {
   state: 'initializing' | 'ready' | 'degraded' | 'failed' | 'closed';
   /**
    * True while a committed generation is being served (`ready` or `degraded`, not closed). Each
-   * member computes its own; registries, metrics and `/ready` read this field only.
+   * member computes its own (units and caches always set it); registries and metrics read it.
+   * Optional only so that hand-written registry members keep compiling.
    */
   ready?: boolean;
   /** Live generation id, 0 before the first commit. */
@@ -312,3 +313,10 @@ export interface RegistryMember {
   close(): Promise<void>;
   on(event: 'error', fn: (e: { unit: string; error: Error; where: string }) => void): unknown;
 }
+
+/** `reloadable()` options without a schema: the raw candidate is the value. */
+export type UnvalidatedOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'schema' | 'load' | 'source'> & { schema?: undefined } & (
+  // `ctx` is typed without T so that `load: async ({ signal }) => …` still infers T from its return.
+  | { load: (ctx: LoadContext<unknown, unknown>) => T | Promise<T>; source?: undefined }
+  | { source: Source<T>; load?: undefined }
+);

@@ -20,7 +20,8 @@ import type { CacheLease } from './types.js';
  */
 export class EntryLease<V> implements CacheLease<V> {
   readonly #ctx: CacheContext<V>;
-  #entry: CacheEntry<V> | undefined;
+  readonly #entry: CacheEntry<V>;
+  #released = false;
   readonly value: V;
   readonly key: string;
 
@@ -36,11 +37,11 @@ export class EntryLease<V> implements CacheLease<V> {
     return this.#ctx.valueHash(this.value);
   }
 
+  /** Idempotent: only the first call gives the lease back to the tracker. */
   release(): void {
-    const entry = this.#entry;
-    if (entry === undefined) return;
-    this.#entry = undefined;
-    this.#ctx.leases.release(entry);
+    if (this.#released) return;
+    this.#released = true;
+    this.#ctx.leases.release(this.#entry);
   }
 
   [Symbol.dispose](): void {

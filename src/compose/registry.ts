@@ -7,7 +7,6 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ClosedError, ReloadkitError, errorInfo } from '../errors.js';
-import { ATTACH_AUDIT, type AuditAttachable } from '../core/internal.js';
 import { StartOnce, Watches } from '../core/lifecycle.js';
 import { isReady, memberHooks } from '../core/member.js';
 import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from '../types.js';
@@ -166,11 +165,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     members.push(member);
     byName.set(member.name, member);
     if (audit !== undefined) {
-      const hooks = memberHooks(member);
-      // Transitional: members that still expose the audit hook as a method (see core/internal.ts).
-      const legacy = (member as Partial<AuditAttachable>)[ATTACH_AUDIT];
-      if (hooks?.attachAudit) detachers.set(member, hooks.attachAudit(audit));
-      else if (typeof legacy === 'function') detachers.set(member, legacy.call(member, audit));
+      const attach = memberHooks(member)?.attachAudit;
+      if (attach) detachers.set(member, attach(audit));
     }
     member.on('error', (e) => report(e.error, e.where, e.unit ?? member.name));
     try {

@@ -128,6 +128,20 @@ export class LastKnownGoodWriter {
     this.#running ??= this.#drain();
   }
 
+  /**
+   * Records a committed generation's raw candidate. A raw value with no JSON form fails here,
+   * synchronously, and is reported like a failed write: the commit itself is never affected.
+   */
+  persist(unit: string, gen: { hash: string; committedAt: number }, raw: unknown): void {
+    try {
+      const record = toRecord(unit, gen.hash, gen.committedAt, raw);
+      JSON.stringify(record);
+      this.write(record);
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
   async #drain(): Promise<void> {
     while (this.#queued) {
       const record = this.#queued;

@@ -59,8 +59,9 @@ export function memberHooks(member: unknown): MemberHooks | undefined {
 }
 
 /**
- * Whether a member is serving a committed generation: its own `status().ready`. Transitional: a
- * member whose status predates the field is ready when it committed and is `ready` or `degraded`.
+ * Whether a member is serving: its own `status().ready`, the one definition every reader uses (a
+ * registry, the metrics adapters). Units and caches always set it; a hand-written
+ * `RegistryMember` that does not is ready once it committed and is `ready` or `degraded`.
  *
  * @example
  * ```ts

@@ -172,7 +172,10 @@ export function callOptionsError(opts: unknown, method: 'reload' | 'rollback'): 
   for (const key of ['reason', 'actor']) {
     if (o[key] !== undefined && typeof o[key] !== 'string') return new TypeError(`Expected \`${key}\` to be a string, got ${describeValue(o[key])}.`);
   }
-  if (method === 'rollback') return undefined;
+  if (method === 'rollback') {
+    const to = o.to;
+    return to !== undefined && (typeof to !== 'number' || !Number.isInteger(to)) ? new TypeError(`Expected \`to\` to be a generation id (an integer), got ${typeof to}.`) : undefined;
+  }
   if (o.force !== undefined && typeof o.force !== 'boolean') return new TypeError(`Expected \`force\` to be a boolean, got ${describeValue(o.force)}.`);
   const signal = o.signal as { aborted?: unknown; addEventListener?: unknown } | null | undefined;
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {

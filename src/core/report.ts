@@ -11,11 +11,13 @@
  * @internal
  */
 import { randomUUID } from 'node:crypto';
-import { errorInfo } from '../errors.js';
+import { errorInfo, type VerifyError } from '../errors.js';
 import { AuditFanout } from './audit.js';
 import * as diagnostics from './diagnostics.js';
+import type { SafeEmitter } from './emitter.js';
+import { changedPaths } from '../support/changed-paths.js';
 import { safeMessage } from '../support/safe-message.js';
-import type { AuditRecord, AuditSink, Clock, LastAttempt, ReloadResult, Stage, TriggerInfo } from '../types.js';
+import type { AuditRecord, AuditSink, Clock, Generation, GenerationInfo, LastAttempt, ReloadResult, Stage, TriggerInfo, UnitEvents } from '../types.js';
 
 /** One attempt: a start, a reload, a rollback (or, for a cache, an invalidation). */
 export interface Attempt {
@@ -45,6 +47,8 @@ export interface AttemptEnd {
   cause?: { stage: Stage; error: Error } | undefined;
   /** Extra audit detail (hashes, ids, counts; never values). */
   detail?: Record<string, string | number | boolean> | undefined;
+  /** False: deliver no audit record for this attempt (a cache audits only failed per-key loads). Default true. */
+  audit?: boolean;
 }
 
 /** What a reporter needs from its owner. */
@@ -128,7 +132,7 @@ export class Reporter {
     this.#lastAttempt = last;
     diagnostics.attemptEnded(this.#o.unit, result, end.hash, end.detail?.target);
     emit?.(result);
-    if (this.audit.active) this.audit.deliver(this.#record(a, result, end));
+    if (end.audit !== false && this.audit.active) this.audit.deliver(this.#record(a, result, end));
     return result;
   }
 
@@ -161,5 +165,75 @@ export class Reporter {
     }
     if (end.detail !== undefined) record.detail = { ...end.detail };
     return record;
+  }
+}
+
+/**
+ * A unit's side of the report: its outcome events (`committed` with the changed paths,
+ * `unchanged`, `rejected`), `reloading` and `rolled-back`, each built only when someone listens.
+ *
+ * @example
+ * ```ts
+ * const report = new UnitReport<Config, Config>(reporter, events, 'config');
+ * report.unchanged(attempt, unit.current!, hash);
+ * ```
+ */
+export class UnitReport<T, R> {
+  readonly #reporter: Reporter;
+  readonly #events: SafeEmitter<UnitEvents<T, R>>;
+  readonly #unit: string;
+
+  constructor(reporter: Reporter, events: SafeEmitter<UnitEvents<T, R>>, unit: string) {
+    this.#reporter = reporter;
+    this.#events = events;
+    this.#unit = unit;
+  }
+
+  /** An attempt's pipeline begins. */
+  reloading(a: Attempt): void {
+    if (!this.#events.has('reloading')) return;
+    const payload: UnitEvents<T, R>['reloading'][0] = { unit: this.#unit, attempt: a.id, trigger: a.trigger };
+    if (a.reason !== undefined) payload.reason = a.reason;
+    if (a.actor !== undefined) payload.actor = a.actor;
+    this.#events.emit('reloading', payload);
+  }
+
+  /** `current` was committed over `previous`. `cause`: the verify failure a rollback answers. */
+  committed(a: Attempt, current: Generation<T, R>, previous: Generation<T, R> | undefined, extra: { cause?: VerifyError | undefined; target?: number | undefined } = {}): ReloadResult {
+    const end: AttemptEnd = { status: 'committed', generation: current.id, previous: previous?.id, hash: current.hash };
+    if (extra.cause) end.cause = { stage: 'verify', error: extra.cause };
+    if (extra.target !== undefined) end.detail = { target: extra.target };
+    return this.#reporter.end(a, end, (result) => {
+      if (this.#events.has('committed')) this.#events.emit('committed', { unit: this.#unit, previous, current, changedPaths: changedPaths(previous?.value, current.value), result });
+    });
+  }
+
+  /** The candidate's hash equals the live one's. */
+  unchanged(a: Attempt, live: Generation<T, R>, hash: string): ReloadResult {
+    return this.#reporter.end(a, { status: 'unchanged', generation: live.id, previous: live.id, hash }, (result) => {
+      if (this.#events.has('unchanged')) this.#events.emit('unchanged', { unit: this.#unit, current: live, result });
+    });
+  }
+
+  /** Rejected at `stage` (none: closed, or a rollback with no target); `live` stays. */
+  rejected(a: Attempt, live: Generation<T, R> | undefined, stage: Stage | undefined, error: Error, hash?: string): ReloadResult {
+    return this.#reporter.end(a, { status: 'rejected', generation: live?.id ?? 0, previous: live?.id, stage, error, hash }, (result) => {
+      if (stage !== undefined && this.#events.has('rejected')) this.#events.emit('rejected', { unit: this.#unit, stage, error, result });
+    });
+  }
+
+  /** A rollback committed (after its `committed` event). */
+  rolledBack(event: UnitEvents<T, R>['rolled-back'][0]): void {
+    this.#events.emit('rolled-back', event);
+  }
+
+  /** A generation's resource was disposed (or had nothing to dispose). */
+  disposed(generation: GenerationInfo): void {
+    if (this.#events.has('disposed')) this.#events.emit('disposed', { unit: this.#unit, generation });
+  }
+
+  /** A retired generation's drain timer fired with `leases` still open. */
+  drainTimeout(generation: GenerationInfo, leases: number): void {
+    this.#events.emit('drain-timeout', { unit: this.#unit, generation, leases });
   }
 }

@@ -10,18 +10,18 @@
  * @module
  */
 import { ClosedError, NotReadyError, ReloadkitError, RollbackError, formatMessage, type VerifyError } from '../errors.js';
-import { changedPaths } from '../support/changed-paths.js';
 import * as diagnostics from './diagnostics.js';
 import { SafeEmitter } from './emitter.js';
-import { CommittedGeneration, Generations, ResourceCell, triggerInfo, type Slot } from './generations.js';
-import { LastKnownGoodWriter, readLastKnownGood, toRecord } from './last-known-good.js';
+import { CommittedGeneration, Generations, ResourceCell, triggerInfo } from './generations.js';
+import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { LeaseTracker } from './leases.js';
 import { StartOnce, Watches } from './lifecycle.js';
-import { defineMember, type StagedCandidate, type StageOutcome } from './member.js';
+import { defineMember } from './member.js';
 import { callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
 import { LOAD, StageCtx, build, runPipeline, type Outcome as PipelineOutcome, type PipelineSpec } from './pipeline.js';
-import { Reporter, type Attempt } from './report.js';
-import { Scheduler, type Hold } from './scheduler.js';
+import { Reporter, UnitReport, type Attempt } from './report.js';
+import { Scheduler } from './scheduler.js';
+import { stageOn, type StagingUnit } from './staging.js';
 import type { StageAbort } from './timeout.js';
 import { VerifyWindow } from './verify.js';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
@@ -30,18 +30,17 @@ import type {
   GenerationInfo,
   Hint,
   Lease,
-  LoadContext,
   Reloadable,
   ReloadableOptions,
   ReloadOptions,
   ReloadResult,
   RollbackOptions,
-  Source,
   Stage,
   TriggerInfo,
   UnitEventName,
   UnitEvents,
   UnitStatus,
+  UnvalidatedOptions,
 } from '../types.js';
 
 type Outcome<T, R> = PipelineOutcome<T, R, ResourceCell<R>>;
@@ -50,7 +49,7 @@ type Candidate<T, R> = Extract<Outcome<T, R>, { kind: 'candidate' }>;
 /** Extra audit detail of a commit: the rollback target, the verify failure that caused it. */
 interface CommitExtra {
   target?: number;
-  verifyError?: VerifyError | undefined;
+  cause?: VerifyError | undefined;
 }
 
 const NOT_READY: unique symbol = Symbol('not ready');
@@ -72,6 +71,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   readonly #spec: PipelineSpec<T, R, ResourceCell<R>>;
   readonly #events: SafeEmitter<UnitEvents<T, R>>;
   readonly #report: Reporter;
+  readonly #outcomes: UnitReport<T, R>;
   readonly #gens: Generations<T, R>;
   readonly #leases: LeaseTracker<ResourceCell<R>>;
   readonly #scheduler: Scheduler;
@@ -94,19 +94,15 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     this.#events = new SafeEmitter<UnitEvents<T, R>>((error, event) => {
       if (event !== 'error') report.error(error, `listener:${String(event)}`);
     });
+    this.#outcomes = new UnitReport(report, this.#events, o.name);
     if (o.audit) report.attachAudit(o.audit);
     if (o.lastKnownGood) this.#lkg = new LastKnownGoodWriter(o.lastKnownGood, (error) => report.error(error, 'lastKnownGood'));
     const dispose = o.dispose;
     this.#leases = new LeaseTracker<ResourceCell<R>>({
-      clock: o.clock,
-      unit: o.name,
-      drainMs: o.timeouts.drain,
-      disposeTimeoutMs: o.timeouts.dispose,
+      ...{ clock: o.clock, unit: o.name, drainMs: o.timeouts.drain, disposeTimeoutMs: o.timeouts.dispose },
       dispose: dispose && ((cell, abort) => dispose(cell.resource, new StageCtx<T, R>(abort, o.name, undefined, cell.info.trigger))),
-      onDisposed: (cell) => {
-        if (this.#events.has('disposed')) this.#events.emit('disposed', { unit: o.name, generation: cell.info });
-      },
-      onDrainTimeout: (cell, leases) => this.#events.emit('drain-timeout', { unit: o.name, generation: cell.info, leases }),
+      onDisposed: (cell) => this.#outcomes.disposed(cell.info),
+      onDrainTimeout: (cell, leases) => this.#outcomes.drainTimeout(cell.info, leases),
       onError: (error, where) => report.error(error, where),
       generationOf: (cell) => cell.info.id,
     });
@@ -125,10 +121,26 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
         onFailure: (gen, error) => this.#verifyFailed(gen, error),
       });
     }
+    const staging: StagingUnit<T, R, ResourceCell<R>> = {
+      name: o.name,
+      attempt: (opts, abort) => {
+        const a = this.#begin('reload', opts.trigger, opts);
+        const closed: Outcome<T, R> = { kind: 'rejected', stage: undefined, error: this.#closedError('reload') };
+        return { a, outcome: this.#closed ? Promise.resolve(closed) : this.#attempt(a, abort, opts.force === true) };
+      },
+      settle: (a, outcome) => this.#settle(a, outcome),
+      discard: (a, candidate, error) => {
+        this.#leases.dispose(candidate.cell);
+        // At the failing member's stage, but not this unit's own failure: its source is fine, it is not degraded.
+        return this.#outcomes.rejected(a, this.#gens.current, error instanceof ReloadkitError ? error.stage : undefined, error, candidate.hash);
+      },
+      setAbandon: (abandon) => (this.#abandonStaged = abandon),
+      closedError: () => this.#closedError('reload'),
+    };
     defineMember(this, {
       attachAudit: (sink) => report.attachAudit(sink),
       scheduler: this.#scheduler,
-      stage: (opts, hold) => this.#stage(opts, hold),
+      stage: (opts, hold) => stageOn(staging, opts, hold),
       beforeStart: (step) => this.#starting.before(step),
     });
   }
@@ -192,9 +204,6 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#closed) return Promise.reject(this.#closedError('rollback'));
     const invalid = callOptionsError(opts, 'rollback');
     if (invalid) return Promise.reject(invalid);
-    if (opts.to !== undefined && (typeof opts.to !== 'number' || !Number.isInteger(opts.to))) {
-      return Promise.reject(new TypeError(`Expected \`to\` to be a generation id (an integer), got ${typeof opts.to}.`));
-    }
     return this.#scheduler.exclusive((hold) => this.#rollback(opts, hold.abort, undefined));
   }
 
@@ -204,7 +213,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
 
   /** The pipeline for one attempt (pipeline.ts): never throws, never commits. */
   #attempt(a: Attempt, abort: StageAbort, force: boolean, given: unknown = LOAD): Promise<Outcome<T, R>> {
-    this.#emitReloading(a);
+    this.#outcomes.reloading(a);
     const onLoaded = (): void => {
       // The source answered: whatever happens next, it is no longer "down".
       this.#degraded = undefined;
@@ -218,21 +227,21 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#closed) return this.#rejected(a, undefined, this.#closedError('rollback'));
     const live = this.#gens.live;
     const target = this.#gens.rollbackTarget(opts.to);
-    if (target === 'live') return this.#unchanged(a, live!.gen.hash);
+    if (target === 'live') return this.#outcomes.unchanged(a, live!.gen, live!.gen.hash);
     if ('missing' in target) {
       const ctx = { unit: this.name };
       return this.#rejected(a, undefined, new RollbackError(formatMessage('rollback failed', ctx, target.missing), ctx));
     }
-    this.#emitReloading(a);
+    this.#outcomes.reloading(a);
     const outcome: Outcome<T, R> = this.#gens.isWarm(target)
       ? { kind: 'candidate', raw: target.raw, value: target.gen.value, hash: target.gen.hash, cell: target.cell, provenance: target.provenance }
       : await build(this.#spec, { raw: target.raw, value: target.gen.value, hash: target.gen.hash, provenance: target.provenance }, { abort, previous: live!.gen, trigger });
     const from = live!.gen.id;
-    const result = this.#settle(a, outcome, { target: target.gen.id, verifyError: verify?.error });
+    const result = this.#settle(a, outcome, { target: target.gen.id, cause: verify?.error });
     if (result.status === 'committed') {
       const event: UnitEvents<T, R>['rolled-back'][0] = { unit: this.name, from, to: result.generation, target: target.gen.id, reason: a.reason ?? 'rollback', result };
       if (verify) event.error = verify.error;
-      this.#events.emit('rolled-back', event);
+      this.#outcomes.rolledBack(event);
     }
     return result;
   }
@@ -260,7 +269,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       this.#leases.dispose(outcome.cell);
       return this.#rejected(a, undefined, this.#closedError(a.action), outcome.hash);
     }
-    if (outcome.kind === 'unchanged') return this.#unchanged(a, outcome.hash);
+    if (outcome.kind === 'unchanged') return this.#outcomes.unchanged(a, this.#gens.current!, outcome.hash);
     return this.#rejected(a, outcome.stage, outcome.error, outcome.hash);
   }
 
@@ -270,60 +279,18 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     diagnostics.committed(this.name, previous?.gen, slot.gen);
     this.#resource = slot.gen.resource;
     this.#startFailed = false;
-    const result = this.#report.end(
-      a,
-      {
-        status: 'committed',
-        generation: slot.gen.id,
-        previous: previous?.gen.id,
-        hash: c.hash,
-        cause: extra?.verifyError && { stage: 'verify', error: extra.verifyError },
-        detail: extra?.target === undefined ? undefined : { target: extra.target },
-      },
-      (r) => {
-        if (!this.#events.has('committed')) return;
-        this.#events.emit('committed', { unit: this.name, previous: previous?.gen, current: slot.gen, changedPaths: changedPaths(previous?.gen.value, slot.gen.value), result: r });
-      },
-    );
+    const result = this.#outcomes.committed(a, slot.gen, previous?.gen, extra);
     for (const cell of leaving) this.#leases.retire(cell);
-    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#persist(slot);
+    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#lkg.persist(this.name, slot.gen, slot.raw);
     if (this.#verify && a.action === 'reload' && previous !== undefined) this.#verify.schedule(slot.gen);
     return result;
   }
 
-  #unchanged(a: Attempt, hash: string): ReloadResult {
-    const live = this.#gens.current!;
-    return this.#report.end(a, { status: 'unchanged', generation: live.id, previous: live.id, hash }, (result) => {
-      if (this.#events.has('unchanged')) this.#events.emit('unchanged', { unit: this.name, current: live, result });
-    });
-  }
-
-  /** `ownFailure` is false for a group discard: another member failed, this unit's source is fine. */
-  #rejected(a: Attempt, stage: Stage | undefined, error: Error, hash?: string, ownFailure = true): ReloadResult {
+  #rejected(a: Attempt, stage: Stage | undefined, error: Error, hash?: string): ReloadResult {
     const live = this.#gens.current;
-    return this.#report.end(a, { status: 'rejected', generation: live?.id ?? 0, previous: live?.id, stage, error, hash }, (result) => {
-      // Serving the live generation while the source cannot be read: degraded until a load succeeds.
-      if (stage === 'load' && ownFailure && live !== undefined && a.action !== 'rollback' && !this.#closed) this.#degraded ??= `load failing: ${error.message}`;
-      if (stage !== undefined && this.#events.has('rejected')) this.#events.emit('rejected', { unit: this.name, stage, error, result });
-    });
-  }
-
-  #emitReloading(a: Attempt): void {
-    if (!this.#events.has('reloading')) return;
-    const payload: UnitEvents<T, R>['reloading'][0] = { unit: this.name, attempt: a.id, trigger: a.trigger };
-    if (a.reason !== undefined) payload.reason = a.reason;
-    if (a.actor !== undefined) payload.actor = a.actor;
-    this.#events.emit('reloading', payload);
-  }
-
-  #persist(slot: Slot<T, R>): void {
-    try {
-      const record = toRecord(this.name, slot.gen.hash, slot.gen.committedAt, slot.raw);
-      JSON.stringify(record); // fails here, synchronously, for raw values with no JSON form
-      this.#lkg!.write(record);
-    } catch (error) {
-      this.#report.error(error, 'lastKnownGood');
-    }
+    // Serving the live generation while the source cannot be read: degraded until a load succeeds.
+    if (stage === 'load' && live !== undefined && a.action !== 'rollback' && !this.#closed) this.#degraded ??= `load failing: ${error.message}`;
+    return this.#outcomes.rejected(a, live, stage, error, hash);
   }
 
   #notReady(what: string): ReloadkitError {
@@ -333,59 +300,6 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
 
   #closedError(what: string): ClosedError {
     return new ClosedError(formatMessage('closed', { unit: this.name }, `${what}() after close()`), { unit: this.name });
-  }
-
-  // ─── staging for a group (member.ts) ──────────────────────────────────────────────────────
-
-  /** Runs the pipeline under `hold`; a candidate keeps the hold until the group commits or discards it. */
-  async #stage(opts: ReloadOptions, hold: Hold): Promise<StageOutcome> {
-    const signal = opts.signal;
-    const onAbort = (): void => hold.abort.abort(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    const release = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      this.#abandonStaged = undefined;
-      hold.release();
-    };
-    const a = this.#begin('reload', opts.trigger, opts);
-    let outcome: Outcome<T, R>;
-    try {
-      outcome = this.#closed ? { kind: 'rejected', stage: undefined, error: this.#closedError('reload') } : await this.#attempt(a, hold.abort, opts.force === true);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    if (outcome.kind !== 'candidate') {
-      const result = this.#settle(a, outcome);
-      release();
-      return { kind: 'done', result };
-    }
-    const candidate = outcome;
-    let settled: ReloadResult | undefined;
-    const finish = (settle: () => ReloadResult): ReloadResult => {
-      if (settled) return settled;
-      try {
-        settled = settle();
-      } finally {
-        release();
-      }
-      return settled;
-    };
-    const staged: StagedCandidate = {
-      unit: this.name,
-      hash: candidate.hash,
-      commit: () => finish(() => this.#settle(a, candidate)),
-      discard: (error: Error) =>
-        finish(() => {
-          this.#leases.dispose(candidate.cell);
-          // The group's error carries the failing member's stage: reported as such, but not as this
-          // unit's own failure (a discarded member whose source is fine is not degraded).
-          return this.#rejected(a, error instanceof ReloadkitError ? error.stage : undefined, error, candidate.hash, false);
-        }),
-    };
-    this.#abandonStaged = () => staged.discard(this.#closedError('reload'));
-    return { kind: 'staged', staged };
   }
 
   // ─── start, watch, close (lifecycle.ts) ───────────────────────────────────────────────────
@@ -543,9 +457,4 @@ export function reloadable<T = unknown, R = T>(options: ReloadableOptions<T, R>)
   return new ReloadableUnit<T, R>(options);
 }
 
-/** `reloadable()` options without a schema: the raw candidate is the value. */
-export type UnvalidatedOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'schema' | 'load' | 'source'> & { schema?: undefined } & (
-  // `ctx` is typed without T so that `load: async ({ signal }) => …` still infers T from its return.
-  | { load: (ctx: LoadContext<unknown, unknown>) => T | Promise<T>; source?: undefined }
-  | { source: Source<T>; load?: undefined }
-);
+export type { UnvalidatedOptions } from '../types.js';

@@ -132,16 +132,18 @@ export function fakeSource<Raw>(initial: Raw, options: FakeSourceOptions = {}): 
       return { ...stats, watchers: watchers.size };
     },
     describe: () => `fake ${name}`,
-    async read({ signal } = { signal: new AbortController().signal }) {
+    async read(ctx?: { signal: AbortSignal }) {
       stats.reads++;
       // Faults are claimed when the read starts, so each armed fault hits exactly one read.
       const failure = failures.shift();
       const partial = failure ? undefined : partials.shift();
       const shouldHang = !failure && hangs > 0 ? (hangs--, true) : false;
-      if (delayMs > 0) await wait(delayMs, signal);
+      // The signal is read only when the read waits: a unit's lazy signal then costs nothing on a
+      // healthy read, as with any source that needs no signal.
+      if (delayMs > 0) await wait(delayMs, ctx?.signal ?? new AbortController().signal);
       if (shouldHang) {
         stats.hung++;
-        await hang(signal);
+        await hang(ctx?.signal ?? new AbortController().signal);
       }
       if (failure) {
         stats.failed++;

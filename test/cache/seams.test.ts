@@ -10,6 +10,25 @@ async function settledNow<T>(p: Promise<T>): Promise<T | 'waiting'> {
   return Promise.race([p, flush().then(() => 'waiting' as const)]);
 }
 
+// First in the file: it counts the process's active timers, so no earlier test may leave one behind.
+test('drain timers of retired leased entries follow the one lease policy: unref while serving, ref while close() waits', async () => {
+  const disposed: string[] = [];
+  const cache = reloadableCache({ name: 'timers', retry: false, drainTimeoutMs: 60_000, load: (k: string) => ({ k }), dispose: (v) => void disposed.push(v.k) });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const lease = await cache.acquire('held');
+  const before = timers();
+  await cache.invalidate('held', { mode: 'drop' }); // retired while leased: a drain timer starts
+  assert.equal(cache.status().draining, 1);
+  assert.equal(timers(), before, 'the drain timer does not keep the process alive');
+  const closing = cache.close();
+  await flush();
+  assert.equal(timers(), before + 1, 'while close() waits for the drain, its timer keeps the process alive');
+  assert.deepEqual(disposed, []);
+  lease.release();
+  await closing;
+  assert.deepEqual(disposed, ['held']);
+});
+
 test('an expired entry whose refresh fails is answered with its stale value at once; the refresh retries in the background', async () => {
   const clock = new FakeClock();
   let calls = 0;
@@ -114,24 +133,6 @@ test('the cache and the unit agree: an empty hash is rejected by both, and "clos
   await assert.rejects(cache.reload(), { message: '[same] closed: reload() after close()' });
 });
 
-test('drain timers of retired leased entries follow the one lease policy: unref while serving, ref while close() waits', async () => {
-  const disposed: string[] = [];
-  const cache = reloadableCache({ name: 'timers', retry: false, drainTimeoutMs: 60_000, load: (k: string) => ({ k }), dispose: (v) => void disposed.push(v.k) });
-  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-  const lease = await cache.acquire('held');
-  const before = timers();
-  await cache.invalidate('held', { mode: 'drop' }); // retired while leased: a drain timer starts
-  assert.equal(cache.status().draining, 1);
-  assert.equal(timers(), before, 'the drain timer does not keep the process alive');
-  const closing = cache.close();
-  await flush();
-  assert.equal(timers(), before + 1, 'while close() waits for the drain, its timer keeps the process alive');
-  assert.deepEqual(disposed, []);
-  lease.release();
-  await closing;
-  assert.deepEqual(disposed, ['held']);
-});
-
 test('status().ready: false before start and after close, true once started (also when empty), without a load', async () => {
   let loads = 0;
   const cache = reloadableCache({ name: 'ready', retry: false, load: () => ++loads });
@@ -141,4 +142,31 @@ test('status().ready: false before start and after close, true once started (als
   assert.equal(loads, 0);
   await cache.close();
   assert.equal(cache.status().ready, false);
+});
+
+test('a dead backend sees a bounded number of loads: reads every 25 ms for 2 s make 6 loader calls, every read answered', async () => {
+  const clock = new FakeClock();
+  let calls = 0;
+  const cache = reloadableCache({
+    name: 'backoff',
+    clock,
+    ttlMs: 100,
+    load: async () => {
+      calls += 1;
+      if (calls > 1) throw new Error('backend down');
+      return { v: 1 };
+    },
+  }); // default retry (2 retries from 100 ms) and errorBackoffMs (1 s)
+  await cache.get('k');
+  const before = calls;
+  let answered = 0;
+  for (let t = 0; t < 2000; t += 25) {
+    const value = await settledNow(cache.get('k'));
+    assert.deepEqual(value, { v: 1 }, `answered at once at ${t} ms`);
+    answered += 1;
+    await clock.advanceAsync(25);
+  }
+  assert.equal(answered, 80);
+  assert.equal(calls - before, 6, 'two refreshes of three attempts each, a backoff between them');
+  await cache.close();
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as v from 'valibot';
-import { reloadable, type Generation, type Source } from '../../src/index.js';
+import { reloadable, type Generation, type Reloadable, type Source } from '../../src/index.js';
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function expectType<A, B>(_proof: Equal<A, B>): void {}
@@ -63,4 +63,14 @@ test('types: without a schema, T comes from load (even with a destructured ctx) 
   assert.equal(b.get().enabled, true);
   assert.equal(await c.use((text) => text.length), 4);
   await Promise.all([a.close(), b.close(), c.close()]);
+});
+
+test('types: internals are off the public type and off the object: no symbol keys, no hook methods', () => {
+  expectType<Extract<keyof Reloadable<unknown, unknown>, symbol>, never>(true);
+  const unit = reloadable({ name: 'plain', load: () => 1 });
+  const proto = Object.getPrototypeOf(unit) as object;
+  assert.deepEqual(Object.getOwnPropertySymbols(unit), []);
+  assert.deepEqual(Object.getOwnPropertySymbols(proto), []);
+  assert.deepEqual(Object.getOwnPropertyNames(proto).sort(), ['acquire', 'close', 'constructor', 'current', 'get', 'history', 'off', 'on', 'once', 'reload', 'rollback', 'start', 'status', 'use']);
+  assert.deepEqual(Object.keys(unit), ['name']);
 });
