@@ -71,7 +71,7 @@ export class ReloadableCache<V> implements RegistryMember {
     const target = { applyTargets: (targets: KeyTargets | 'all', gap: HintGap | undefined, o: ResolvedInvalidate) => this.#invalidator.targets(targets, gap, o) };
     this.#bindings = options.invalidateOn.map((spec) => bindInvalidation(spec, target, (error, where) => c.reportError(error, where)));
     this.#starting = new StartOnce(() => this.#start());
-    defineMember(this, { attachAudit: (sink) => c.attachAudit(sink) });
+    defineMember(this, { attachAudit: (sink) => c.report.attachAudit(sink) });
   }
 
   // ─── events ──────────────────────────────────────────────────────────────────────────────

@@ -11,8 +11,7 @@ import { LeaseTracker } from '../core/leases.js';
 import { Reporter } from '../core/report.js';
 import { SafeEmitter } from '../core/emitter.js';
 import { safeMessage } from '../support/safe-message.js';
-import { AuditFanout } from '../core/audit.js';
-import type { AuditSink, Clock } from '../types.js';
+import type { Clock } from '../types.js';
 import type { CacheEntry } from './entry.js';
 import { keyHash } from './key-hash.js';
 import { Lru } from './lru.js';
@@ -20,9 +19,6 @@ import type { ResolvedCacheOptions } from './options.js';
 import { SingleFlight } from './single-flight.js';
 import type { Outcome } from './loads.js';
 import type { CacheEntryInfo, CacheEvents } from './types.js';
-
-/** The audit-detail marker of an attempt whose record is not delivered (a successful per-key load). */
-export const QUIET_DETAIL = 'quiet';
 
 /** Why an entry left the cache. */
 export type RetireReason = CacheEvents['evicted'][0]['reason'];
@@ -55,9 +51,6 @@ export class CacheContext<V> {
   misses = 0;
   staleServes = 0;
   readonly counters = { committed: 0, unchanged: 0, rejected: 0, drop: 0, refresh: 0, evictions: 0, disposals: 0 };
-  /** The cache's audit sinks (its own, a registry's): the reporter's records minus successful per-key loads. */
-  private readonly audit: AuditFanout;
-  private detachForward: (() => void) | undefined;
   /** Value hashes of retired entries, kept only while someone listens for `disposed` / `drain-timeout`. */
   private readonly retiredHashes = new Map<CacheEntry<V>, string>();
 
@@ -70,8 +63,7 @@ export class CacheContext<V> {
       if (event !== 'error') this.report.error(error, `listener:${String(event)}`);
     });
     this.report = new Reporter({ unit: o.name, clock: o.clock, emitError: (payload) => this.events.emit('error', payload) });
-    this.audit = new AuditFanout((error) => this.report.error(error, 'audit'));
-    if (o.audit) this.attachAudit(o.audit);
+    if (o.audit) this.report.attachAudit(o.audit);
     this.lru = new Lru(o.max);
     this.flights = new SingleFlight<Outcome<V>>(() => o.clock.now());
     const dispose = o.dispose;
@@ -100,26 +92,6 @@ export class CacheContext<V> {
   /** How a key appears outside the process. */
   keyHash(key: string): string {
     return keyHash(key);
-  }
-
-  /**
-   * Adds an audit sink. Records reach it from the core's reporter, except those of successful
-   * per-key loads (marked `QUIET_DETAIL`): they are counted in events and metrics, not audited,
-   * since one record per cache miss would drown the trail. The reporter builds records only while
-   * a sink is attached.
-   */
-  attachAudit(sink: AuditSink): () => void {
-    this.detachForward ??= this.report.attachAudit((record) => {
-      if (record.detail?.[QUIET_DETAIL] !== true) this.audit.deliver(record);
-    });
-    const detach = this.audit.attach(sink);
-    return () => {
-      detach();
-      if (!this.audit.active && this.detachForward) {
-        this.detachForward();
-        this.detachForward = undefined;
-      }
-    };
   }
 
   /** How an event names a key: its hash, and with `keys: 'plain'` the key too (in-process only). */

@@ -17,7 +17,7 @@ import { hashCandidate, loadCandidate, validateCandidate } from '../core/pipelin
 import type { Attempt, AttemptEnd } from '../core/report.js';
 import type { StageAbort } from '../core/timeout.js';
 import type { Stage, TriggerInfo } from '../types.js';
-import { QUIET_DETAIL, type CacheContext } from './context.js';
+import type { CacheContext } from './context.js';
 import { CacheEntry } from './entry.js';
 import type { Flight } from './single-flight.js';
 import type { CacheEntryInfo, CacheLoadContext } from './types.js';
@@ -40,7 +40,7 @@ export interface RefreshCounts {
 const MAX_ROUNDS = 8;
 const SUPERSEDED = { status: 'superseded' } as const;
 /** Successful per-key loads are counted (events, metrics), not audited: one record per miss would drown the trail. */
-const QUIET = { detail: { [QUIET_DETAIL]: true } } satisfies Partial<AttemptEnd>;
+const QUIET = { audit: false } satisfies Partial<AttemptEnd>;
 
 /** The `load` context: `signal` and `previous` are built only if the loader reads them. */
 class KeyLoadContext<V> implements CacheLoadContext {

@@ -116,17 +116,16 @@ export interface LoadSpec {
  *   abort, (attempt) => fetchUser(id, { signal: attempt.signal }));
  * ```
  */
-export async function loadCandidate(spec: LoadSpec, abort: AbortLike, load: (attempt: StageAbort) => unknown): Promise<unknown> {
+export function loadCandidate(spec: LoadSpec, abort: AbortLike, load: (attempt: StageAbort) => unknown): Promise<unknown> {
   let attempts = 0;
   const once = (): Promise<unknown> => {
     diagnostics.loadTried(spec.where.unit, ++attempts);
     return runStage('load', spec.timeoutMs, abort, load, { clock: spec.clock, unit: spec.where.unit, source: spec.where.source });
   };
-  try {
-    return await (spec.retry === undefined ? once() : withRetry(once, spec.retry, { signal: abort, clock: spec.clock }));
-  } catch (error) {
+  // No async wrapper: a healthy load costs the stage's own promise and one hop, nothing more.
+  return (spec.retry === undefined ? once() : withRetry(once, spec.retry, { signal: abort, clock: spec.clock })).then(undefined, (error: unknown) => {
     throw stageError('load', error, spec.where, { attempts, aborted: abort.aborted });
-  }
+  });
 }
 
 /**
@@ -247,26 +246,18 @@ class LoadCtx<T, R> implements LoadContext<T, R> {
 }
 
 /**
- * The `validate` / `create` / `healthCheck` / `dispose` context, with the same lazy `signal`.
+ * The `validate` / `create` / `healthCheck` / `dispose` context: the load context and the unit's name.
  *
  * @example
  * ```ts
  * dispose(resource, new StageCtx(abort, 'db', undefined, { kind: 'manual' }));
  * ```
  */
-export class StageCtx<T, R> implements StageContext<T, R> {
-  readonly #abort: StageAbort;
+export class StageCtx<T, R> extends LoadCtx<T, R> implements StageContext<T, R> {
   readonly unit: string;
-  readonly previous: Generation<T, R> | undefined;
-  readonly trigger: TriggerInfo;
   constructor(abort: StageAbort, unit: string, previous: Generation<T, R> | undefined, trigger: TriggerInfo) {
-    this.#abort = abort;
+    super(abort, previous, trigger);
     this.unit = unit;
-    this.previous = previous;
-    this.trigger = trigger;
-  }
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 }
 
@@ -303,7 +294,8 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
   try {
     const validate = spec.validate;
     const check = validate && ((v: T) => validate(v, new StageCtx<T, R>(abort, spec.where.unit, previous, trigger)));
-    value = await validateCandidate(spec.where, raw, spec.schema, check);
+    // Nothing to validate: the raw candidate is the value, without a promise in between.
+    value = spec.schema === undefined && check === undefined ? (raw as T) : await validateCandidate(spec.where, raw, spec.schema, check);
     hash = hashCandidate(spec.where, spec.hash, value);
   } catch (error) {
     return { kind: 'rejected', stage: 'validate', error: error as Error };

@@ -68,33 +68,50 @@ function isFinal(error: unknown): boolean {
  * const raw = await withRetry((attempt) => fetchConfig(), 3, { signal, clock });
  * ```
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   fn: (attempt: number) => T | PromiseLike<T>,
   retry: RetrySetting,
   { signal, clock = realClock }: { signal?: AbortLike; clock?: Clock } = {},
 ): Promise<T> {
+  if (signal?.aborted) return Promise.reject(unwrap(signal.reason));
   const o = normalizeRetry(retry);
-  const retries = o?.retries ?? 0;
   const startedAt = clock.now();
-  let attemptNumber = 0;
+  const retryAfter = (error: unknown): Promise<T> => (o === undefined ? Promise.reject(unwrap(error)) : retryLoop(fn, o, error, startedAt, signal, clock));
+  // The first attempt runs before any retry bookkeeping: a healthy call pays for none of it.
+  let first: T | PromiseLike<T>;
+  try {
+    first = fn(1);
+  } catch (error) {
+    return retryAfter(error);
+  }
+  if (first === null || typeof first !== 'object' || typeof (first as { then?: unknown }).then !== 'function') return Promise.resolve(first as T);
+  return Promise.resolve(first).then(undefined, retryAfter);
+}
+
+/** Attempts 2…n, after attempt 1 failed with `firstError`. */
+async function retryLoop<T>(fn: (attempt: number) => T | PromiseLike<T>, o: PRetryOptions, firstError: unknown, startedAt: number, signal: AbortLike | undefined, clock: Clock): Promise<T> {
+  const retries = o.retries ?? 0;
+  let attemptNumber = 1;
   let retriesConsumed = 0;
+  let thrown = firstError;
   for (;;) {
+    if (isFinal(thrown) || signal?.aborted) throw unwrap(thrown);
+    const error = thrown instanceof Error ? thrown : new Error(safeMessage(thrown));
+    const context: RetryContext = { error, attemptNumber, retriesConsumed, retriesLeft: Math.max(0, retries - retriesConsumed) };
+    await o.onFailedAttempt?.(context);
+    const consume = o.shouldConsumeRetry ? await o.shouldConsumeRetry(context) : true;
+    const outOfTime = clock.now() - startedAt >= (o.maxRetryTime ?? Number.POSITIVE_INFINITY);
+    if (outOfTime || (consume && retriesConsumed >= retries)) throw thrown;
+    if (o.shouldRetry && !(await o.shouldRetry(context))) throw thrown;
+    const ms = consume ? delayMs(retriesConsumed, o) : 0;
+    if (consume) retriesConsumed++;
+    if (ms > 0) await sleepOn(clock, ms, signal);
     if (signal?.aborted) throw unwrap(signal.reason);
     attemptNumber++;
     try {
       return await fn(attemptNumber);
-    } catch (thrown) {
-      const error = thrown instanceof Error ? thrown : new Error(safeMessage(thrown));
-      if (o === undefined || isFinal(thrown) || signal?.aborted) throw unwrap(thrown);
-      const context: RetryContext = { error, attemptNumber, retriesConsumed, retriesLeft: Math.max(0, retries - retriesConsumed) };
-      await o.onFailedAttempt?.(context);
-      const consume = o.shouldConsumeRetry ? await o.shouldConsumeRetry(context) : true;
-      const outOfTime = clock.now() - startedAt >= (o.maxRetryTime ?? Number.POSITIVE_INFINITY);
-      if (outOfTime || (consume && retriesConsumed >= retries)) throw thrown;
-      if (o.shouldRetry && !(await o.shouldRetry(context))) throw thrown;
-      const ms = consume ? delayMs(retriesConsumed, o) : 0;
-      if (consume) retriesConsumed++;
-      if (ms > 0) await sleepOn(clock, ms, signal);
+    } catch (error) {
+      thrown = error;
     }
   }
 }

@@ -192,7 +192,8 @@ export class Scheduler {
     let hold: Hold | undefined;
     try {
       for (;;) {
-        await this.#throttle();
+        const throttled = this.#throttle();
+        if (throttled) await throttled;
         await this.#lock.acquire();
         if (this.#closed || this.#throttleMs() <= 0) break;
         this.#lock.release();

@@ -186,3 +186,50 @@ test('invalidate() rejects unknown option keys', async () => {
   await assert.rejects(cache.invalidate('k', { mod: 'refresh' } as never), /invalidate: unknown option `mod`; did you mean `mode`\?/);
   await cache.close();
 });
+
+test('loadedBefore: an old entry whose refresh started after the cut is left to that refresh', async () => {
+  const clock = new FakeClock();
+  const gates: Array<ReturnType<typeof deferred<void>>> = [];
+  let calls = 0;
+  const cache = reloadableCache({
+    name: 'refreshing',
+    clock,
+    retry: false,
+    ttlMs: 100,
+    staleWhileRevalidateMs: 10_000,
+    load: async (key: string) => {
+      calls += 1;
+      if (calls > 2) {
+        const gate = deferred<void>();
+        gates.push(gate);
+        await gate.promise;
+      }
+      return { key, calls };
+    },
+  });
+  await cache.get('old');
+  await cache.get('idle');
+  await clock.advanceAsync(500);
+  const cut = clock.now();
+  await cache.get('old'); // stale: its background refresh starts at the cut
+  assert.equal(cache.stats().inflight, 1);
+  assert.deepEqual(await cache.invalidate({ loadedBefore: cut }, { mode: 'drop' }), { invalidated: 1 }, 'only the idle entry');
+  assert.equal(cache.has('old'), true);
+  assert.equal(cache.has('idle'), false);
+  gates[0]?.resolve();
+  await cache.close();
+});
+
+test('a hint naming many keys in refresh mode, with a gap: every key loads once, under any policy', async () => {
+  for (const onGap of ['refresh-stale', 'refresh-all'] as const) {
+    const clock = new FakeClock();
+    const { count, load } = countingLoad();
+    const cache = reloadableCache({ name: `many-${onGap}`, clock, retry: false, refreshConcurrency: 2, load, onGap });
+    const keys = Array.from({ length: 12 }, (_, i) => `k:${i}`);
+    for (const k of keys) await cache.get(k);
+    await clock.advanceAsync(10);
+    await cache.applyHint({ kind: 'bus', keys: keys.slice(0, 10), gap: { since: clock.now(), reason: 'sequence' } }, { mode: 'refresh' });
+    assert.deepEqual(Object.values(count(keys)), Array(12).fill(2), `${onGap}: the named keys once by the hint, the others once by the repair`);
+    await cache.close();
+  }
+});
