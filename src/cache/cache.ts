@@ -11,6 +11,7 @@
  * @module
  */
 import { AbortedError, ReloadkitError } from '../errors.js';
+import { cacheLooked } from '../core/diagnostics.js';
 import { defineMember } from '../core/member.js';
 import { StartOnce } from '../core/lifecycle.js';
 import { realClock } from '../support/clock.js';
@@ -111,6 +112,7 @@ export class ReloadableCache<V> implements RegistryMember {
       const entry = lru.nodeAt(slot);
       if (entry.failure === undefined && (this.#noTtl || this.#hitNow() < lru.stampAt(slot) + this.#ttlMs)) {
         this.#c.hits += 1;
+        cacheLooked(this.name, true, key, this.#c);
         return Promise.resolve(entry.value);
       }
     } else {

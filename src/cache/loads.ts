@@ -12,6 +12,7 @@
  * @internal
  */
 import { ReloadkitError } from '../errors.js';
+import { cacheLooked } from '../core/diagnostics.js';
 import { hashCandidate, loadCandidate, validateCandidate } from '../core/pipeline.js';
 import type { Attempt, AttemptEnd } from '../core/report.js';
 import type { StageAbort } from '../core/timeout.js';
@@ -90,10 +91,12 @@ export class EntryLoads<V> {
       const loadedAt = c.lru.stampOf(key) as number;
       if (entry.failure === undefined && now < loadedAt + c.o.ttlMs) {
         if (round === 0) c.hits += 1;
+        if (round === 0) cacheLooked(c.name, true, key, c);
         return Promise.resolve(entry.value);
       }
       if (this.servableStale(entry, loadedAt, now)) {
         if (round === 0) c.staleServes += 1;
+        if (round === 0) cacheLooked(c.name, true, key, c);
         this.refreshInBackground(entry, now);
         return Promise.resolve(entry.value);
       }
@@ -101,6 +104,7 @@ export class EntryLoads<V> {
       if (entry.failure !== undefined && now < entry.failure.at + c.o.errorBackoffMs) return Promise.reject(entry.failure.error);
     }
     if (round === 0) c.misses += 1;
+    if (round === 0) cacheLooked(c.name, false, key, c);
     return this.wait(this.join(key, { kind: entry !== undefined ? 'expired' : 'miss' }), round);
   }
 
@@ -204,7 +208,7 @@ export class EntryLoads<V> {
   private async run(flight: Flight<Outcome<V>>, trigger: TriggerInfo, force: boolean): Promise<Outcome<V>> {
     const c = this.c;
     const key = flight.key;
-    const attempt = c.report.begin('reload', trigger, {});
+    const attempt = c.report.begin('reload', trigger, { key: () => c.keyFields(key) });
     const where = { unit: c.name, source: `key ${c.keyHash(key)}` };
     // With retries ahead, readers holding a stale value are told when the first attempt fails.
     const early = c.o.retry !== undefined;

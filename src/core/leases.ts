@@ -10,6 +10,7 @@
  * @module
  * @internal
  */
+import * as diagnostics from './diagnostics.js';
 import { safeMessage } from '../support/safe-message.js';
 import { runStage, type StageAbort } from './timeout.js';
 import type { Clock, Generation, Lease } from '../types.js';
@@ -43,6 +44,8 @@ export interface LeaseTrackerOptions<C extends LeaseCell> {
   onDrainTimeout?: (cell: C, leases: number) => void;
   /** `dispose` threw, rejected or timed out. Contained: reported, never thrown. */
   onError: (error: Error, where: 'dispose') => void;
+  /** The generation a cell served (0: never committed), for the diagnostics channels; absent: none published. */
+  generationOf?: (cell: C) => number;
 }
 
 /**
@@ -115,6 +118,7 @@ export class LeaseTracker<C extends LeaseCell> {
     }, this.#o.drainMs);
     if (!this.#settling) unref(handle);
     this.#draining.set(cell, handle);
+    if (this.#o.generationOf) diagnostics.drainStarted(this.#o.unit, this.#o.generationOf(cell), cell.leases);
   }
 
   /**
@@ -125,6 +129,7 @@ export class LeaseTracker<C extends LeaseCell> {
     if (cell.disposed) return;
     cell.disposed = true;
     cell.retired = true;
+    if (this.#o.generationOf) diagnostics.disposeStarted(this.#o.unit, this.#o.generationOf(cell), cell.leases);
     if (this.#draining.has(cell)) {
       this.#o.clock.clearTimeout(this.#draining.get(cell));
       this.#draining.delete(cell);
@@ -176,6 +181,7 @@ export class LeaseTracker<C extends LeaseCell> {
   }
 
   #disposed(cell: C): void {
+    if (this.#o.generationOf) diagnostics.disposeEnded(this.#o.unit, this.#o.generationOf(cell), cell.leases);
     this.#o.onDisposed?.(cell);
     const progress = this.#progress;
     if (progress) {

@@ -26,6 +26,7 @@ import {
 } from '../errors.js';
 import { originOf, provenanceOf, type Provenance } from '../support/provenance.js';
 import { safeMessage } from '../support/safe-message.js';
+import * as diagnostics from './diagnostics.js';
 import { withRetry } from './retry.js';
 import { validateWithSchema, validationError } from './schema.js';
 import { runStage, StageAbort, type AbortLike } from './timeout.js';
@@ -118,7 +119,7 @@ export interface LoadSpec {
 export function loadCandidate(spec: LoadSpec, abort: AbortLike, load: (attempt: StageAbort) => unknown): Promise<unknown> {
   let attempts = 0;
   const once = (): Promise<unknown> => {
-    attempts++;
+    diagnostics.loadTried(spec.where.unit, ++attempts);
     return runStage('load', spec.timeoutMs, abort, load, { clock: spec.clock, unit: spec.where.unit, source: spec.where.source });
   };
   // No async wrapper: a healthy load costs the stage's own promise and one hop, nothing more.
@@ -277,6 +278,7 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
   const { abort, previous, trigger } = input;
   let raw = given;
   if (raw === LOAD) {
+    diagnostics.stageStarted(spec.where.unit, 'load');
     try {
       raw = await loadCandidate({ where: spec.where, retry: spec.retry, timeoutMs: spec.timeouts.load, clock: spec.clock }, abort, (a) => spec.load(new LoadCtx(a, previous, trigger)));
     } catch (error) {
@@ -284,6 +286,7 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
     }
     input.onLoaded?.();
   }
+  diagnostics.stageStarted(spec.where.unit, 'validate');
   if (abort.aborted) return { kind: 'rejected', stage: 'validate', error: aborted('validation aborted', spec.where, 'validate') };
 
   let value: T;
@@ -316,6 +319,7 @@ export async function build<T, R, C extends PipelineCell<R>>(
   let resource: R;
   const create = spec.create;
   if (create) {
+    diagnostics.stageStarted(spec.where.unit, 'create');
     try {
       resource = await runStage('create', spec.timeouts.create, abort, (a) => create(c.value, new StageCtx(a, spec.where.unit, previous, trigger)), {
         ...opts,
@@ -331,6 +335,7 @@ export async function build<T, R, C extends PipelineCell<R>>(
   const cell = spec.cell(resource, info);
   const healthCheck = spec.healthCheck;
   if (healthCheck) {
+    diagnostics.stageStarted(spec.where.unit, 'health');
     try {
       const ok = await runStage('health', spec.timeouts.healthCheck, abort, (a) => healthCheck(resource, new StageCtx(a, spec.where.unit, previous, trigger)), opts);
       if (ok === false) throw new HealthCheckError(formatMessage('health check failed', { ...spec.where, stage: 'health' }, 'it returned false'), { ...spec.where, stage: 'health' });

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorInfo, type VerifyError } from '../errors.js';
 import { AuditFanout } from './audit.js';
+import * as diagnostics from './diagnostics.js';
 import type { SafeEmitter } from './emitter.js';
 import { changedPaths } from '../support/changed-paths.js';
 import { safeMessage } from '../support/safe-message.js';
@@ -96,9 +97,18 @@ export class Reporter {
     return this.audit.attach(sink);
   }
 
-  /** Opens an attempt (a new id, its start time). */
-  begin(action: Attempt['action'], trigger: TriggerInfo, meta: { reason?: string | undefined; actor?: string | undefined }): Attempt {
-    return { id: ++this.#attemptId, action, trigger, reason: meta.reason, actor: meta.actor, startedAt: this.#o.clock.now(), ended: false };
+  /**
+   * Opens an attempt (a new id, its start time). For tracing: `run`, the scheduler run it carries
+   * out; `key`, how a cache's per-key load names its key (called only while a tracer listens).
+   */
+  begin(
+    action: Attempt['action'],
+    trigger: TriggerInfo,
+    meta: { reason?: string | undefined; actor?: string | undefined; run?: number | undefined; key?: () => { keyHash: string; key?: string } },
+  ): Attempt {
+    const attempt: Attempt = { id: ++this.#attemptId, action, trigger, reason: meta.reason, actor: meta.actor, startedAt: this.#o.clock.now(), ended: false };
+    diagnostics.attemptStarted(this.#o.unit, attempt, meta.run, meta.key);
+    return attempt;
   }
 
   /**
@@ -120,6 +130,7 @@ export class Reporter {
       if (end.error !== undefined) last.error = errorInfo(end.error);
     }
     this.#lastAttempt = last;
+    diagnostics.attemptEnded(this.#o.unit, result, end.hash, end.detail?.target);
     emit?.(result);
     if (end.audit !== false && this.audit.active) this.audit.deliver(this.#record(a, result, end));
     return result;

@@ -16,6 +16,7 @@
  * @module
  * @internal
  */
+import * as diagnostics from './diagnostics.js';
 import { StageAbort } from './timeout.js';
 import type { Clock, ReloadOptions, ReloadResult } from '../types.js';
 
@@ -61,6 +62,8 @@ export interface Hold {
 
 /** A coalesced reload as its executor sees it: the merged options of every caller so far. */
 export interface Run {
+  /** Names the run in diagnostics messages (its callers and its attempt). */
+  readonly id: number;
   readonly trigger: ReloadOptions['trigger'];
   readonly reason: string | undefined;
   readonly actor: string | undefined;
@@ -95,6 +98,8 @@ export class Scheduler {
   readonly order = nextOrder++;
   readonly #clock: Clock;
   readonly #minIntervalMs: number;
+  readonly #unit: string;
+  #runs = 0;
   readonly #lock = new Mutex();
   #next: PendingRun | undefined;
   #active: StageAbort | undefined;
@@ -102,8 +107,9 @@ export class Scheduler {
   readonly #waits = new Set<{ handle: unknown; resolve: () => void }>();
   #closed = false;
 
-  constructor({ clock, minIntervalMs }: { clock: Clock; minIntervalMs: number }) {
+  constructor({ clock, minIntervalMs, name = '' }: { clock: Clock; minIntervalMs: number; name?: string }) {
     this.#clock = clock;
+    this.#unit = name;
     this.#minIntervalMs = minIntervalMs;
   }
 
@@ -121,7 +127,7 @@ export class Scheduler {
     if (run === undefined) {
       let resolve!: (result: ReloadResult) => void;
       const promise = new Promise<ReloadResult>((r) => (resolve = r));
-      run = { trigger: opts.trigger, reason: opts.reason, actor: opts.actor, force: opts.force === true, abort: new StageAbort(), callers: 1, abortedCallers: 0, cleanups: undefined, promise, resolve };
+      run = { id: ++this.#runs, trigger: opts.trigger, reason: opts.reason, actor: opts.actor, force: opts.force === true, abort: new StageAbort(), callers: 1, abortedCallers: 0, cleanups: undefined, promise, resolve };
       this.#next = run;
       void this.#drive(run, execute, failed);
     } else {
@@ -129,6 +135,7 @@ export class Scheduler {
       if (opts.force) run.force = true;
     }
     if (opts.signal) this.#watchCallerSignal(run, opts.signal);
+    diagnostics.reloadRequested(this.#unit, run.id, opts.trigger);
     return run.promise;
   }
 

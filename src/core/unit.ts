@@ -8,6 +8,7 @@
  * @module
  */
 import { ClosedError, NotReadyError, ReloadkitError, RollbackError, formatMessage, type VerifyError } from '../errors.js';
+import * as diagnostics from './diagnostics.js';
 import { SafeEmitter } from './emitter.js';
 import { CommittedGeneration, Generations, ResourceCell, triggerInfo } from './generations.js';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
@@ -97,6 +98,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       onDisposed: (cell) => this.#outcomes.disposed(cell.info),
       onDrainTimeout: (cell, leases) => this.#outcomes.drainTimeout(cell.info, leases),
       onError: (error, where) => report.error(error, where),
+      generationOf: (cell) => cell.info.id,
     });
     this.#spec = { ...o, where: { unit: o.name, source: o.sourceLabel }, cell: (resource, info) => new ResourceCell(resource, info), discard: (cell) => this.#leases.dispose(cell) };
     this.#gens = new Generations<T, R>(o);
@@ -155,6 +157,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     const cell = slot.cell;
     const leases = this.#leases;
     leases.hold(cell);
+    diagnostics.leased(this.name, slot.gen, 'use');
     let out: X | Promise<X>;
     try {
       out = fn(cell.resource, slot.gen);
@@ -170,6 +173,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   acquire(): Lease<R> {
     const slot = this.#gens.live;
     if (slot === undefined) throw this.#notReady('acquire');
+    diagnostics.leased(this.name, slot.gen, 'acquire');
     return this.#leases.lease(slot.cell, slot.cell.resource, slot.gen as Generation<unknown, R>);
   }
 
@@ -182,11 +186,11 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     return this.#scheduler.reload(
       opts,
       async (run, hold) => {
-        const a = this.#begin('reload', run.trigger, run);
+        const a = this.#begin('reload', run.trigger, { reason: run.reason, actor: run.actor, run: run.id });
         if (this.#closed) return this.#rejected(a, undefined, this.#closedError('reload'));
         return this.#settle(a, await this.#attempt(a, hold.abort, run.force));
       },
-      (error, run) => this.#rejected(this.#begin('reload', run.trigger, run), undefined, error instanceof Error ? error : new Error(String(error))),
+      (error, run) => this.#rejected(this.#begin('reload', run.trigger, { reason: run.reason, actor: run.actor, run: run.id }), undefined, error instanceof Error ? error : new Error(String(error))),
     );
   }
 
@@ -197,7 +201,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     return this.#scheduler.exclusive((hold) => this.#rollback(opts, hold.abort, undefined));
   }
 
-  #begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined }): Attempt {
+  #begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined; run?: number }): Attempt {
     return this.#report.begin(action, trigger === undefined ? MANUAL : triggerInfo(trigger), meta);
   }
 
@@ -265,6 +269,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   #commit(a: Attempt, c: Candidate<T, R>, extra?: CommitExtra): ReloadResult {
     // The commit: synchronous reference swaps, no await in between; readers see old or new, never a mix.
     const { slot, previous, leaving } = this.#gens.commit(c, a.trigger, this.#o.clock.now());
+    diagnostics.committed(this.name, previous?.gen, slot.gen);
     this.#resource = slot.gen.resource;
     this.#startFailed = false;
     const result = this.#outcomes.committed(a, slot.gen, previous?.gen, extra);
@@ -343,7 +348,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     } catch {
       trigger = { kind: 'hint' };
     }
-    this.reload({ trigger }).catch(() => undefined);
+    this.reload({ trigger: diagnostics.markHint(trigger) }).catch(() => undefined);
   };
 
   close(): Promise<void> {

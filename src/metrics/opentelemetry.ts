@@ -12,6 +12,7 @@ import { isReady, observeMembers, statuses } from './observe.js';
 import type { MetricsTarget, ObservableMember } from './observe.js';
 
 export type { MetricsTarget, ObservableMember, ObservableRegistry } from './observe.js';
+export * from './tracing.js';
 
 /** The instrument names. */
 export const INSTRUMENT_NAMES = {
