@@ -57,10 +57,8 @@ export type ErrorCode =
   | 'RELOADKIT_CLI_USAGE'
   | 'RELOADKIT_CLI_UNREACHABLE'
   // ── change and invalidation delivery ──
-  | 'RELOADKIT_DELIVERY'
-  // ── retiring: split into RELOADKIT_DUPLICATE_NAME, RELOADKIT_CACHE_CHURN and
-  //    RELOADKIT_STALE_CONTEXT; removed once the last thrower moved ──
-  | 'RELOADKIT_CONFLICT';
+  | 'RELOADKIT_DELIVERY';
+
 
 /** Where an error happened, for the message prefix. */
 export interface ErrorContext {

@@ -66,7 +66,7 @@ export function auditLine(record: AuditRecord): string {
     if (value === undefined) continue;
     if (key === 'error') {
       const e = value as { code?: unknown; message?: unknown };
-      out.error = { code: String(e.code ?? 'ERR_UNKNOWN'), message: String(e.message ?? '') };
+      out.error = { code: String(e.code ?? 'RELOADKIT_UNKNOWN'), message: String(e.message ?? '') };
     } else if (key === 'trigger') {
       const t = value as { kind?: unknown; detail?: unknown };
       out.trigger = t.detail === undefined ? { kind: String(t.kind) } : { kind: String(t.kind), detail: String(t.detail) };

@@ -191,7 +191,7 @@ export class ReloadableCache<V> implements RegistryMember {
       const entry = c.lru.peek(key);
       if (entry !== undefined && entry.value === value && !entry.retired) return new EntryLease(c, entry);
     }
-    throw new ReloadkitError('RELOADKIT_CONFLICT', `[${this.name}] could not lease key ${c.keyHash(key)}: it was replaced ${MAX_LEASE_ROUNDS} times in a row`, { unit: this.name });
+    throw new ReloadkitError('RELOADKIT_CACHE_CHURN', `[${this.name}] could not lease key ${c.keyHash(key)}: it was replaced ${MAX_LEASE_ROUNDS} times in a row`, { unit: this.name });
   }
 
   /** True when `key` has an entry (fresh or stale); does not count as a hit or touch recency. */

@@ -201,7 +201,7 @@ export class EntryLoads<V> {
   private reread(key: string, round: number): Promise<V> {
     if (round < MAX_ROUNDS) return this.read(key, round);
     const c = this.c;
-    return Promise.reject(new ReloadkitError('RELOADKIT_CONFLICT', `[${c.name}] key ${c.keyHash(key)} was invalidated ${MAX_ROUNDS} times while loading`, { unit: c.name }));
+    return Promise.reject(new ReloadkitError('RELOADKIT_CACHE_CHURN', `[${c.name}] key ${c.keyHash(key)} was invalidated ${MAX_ROUNDS} times while loading`, { unit: c.name }));
   }
 
   /** One flight: the pipeline stages, then commit, dedupe or reject. Never rejects. */

@@ -160,7 +160,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (closing) throw new ClosedError('[registry] add() after close()');
     assertMember(member);
     if (byName.has(member.name)) {
-      throw new ReloadkitError('RELOADKIT_CONFLICT', `[registry] a member named "${member.name}" is already registered: unit names must be unique per registry`, { unit: member.name });
+      throw new ReloadkitError('RELOADKIT_DUPLICATE_NAME', `[registry] a member named "${member.name}" is already registered: unit names must be unique per registry`, { unit: member.name });
     }
     members.push(member);
     byName.set(member.name, member);

@@ -27,6 +27,7 @@ import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { isProbe, matchRoute, normalizeBasePath, pathBelow, requestPath, type RouteSpec } from './routes.js';
 import { invalidationJson, resultJson } from './serialize.js';
 import { describeValue } from '../support/describe-value.js';
+import { isReady } from '../core/member.js';
 
 /** What the handler needs of a registry (`createRegistry()` provides it). */
 export interface AdminRegistry {
@@ -234,7 +235,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   function snapshot(): { units: UnitStatus[]; ready: boolean } {
     if (typeof registry.status === 'function') return registry.status();
     const units = registry.units().map((u) => u.status());
-    return { units, ready: units.every((u) => u.generation > 0) };
+    return { units, ready: units.every(isReady) };
   }
 
   function trigger(route: RouteSpec, req: IncomingMessage): ReloadOptions['trigger'] {
@@ -246,9 +247,9 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     if (below === '/health') return sendJson(res, 200, { status: 'ok' });
     const { units, ready } = snapshot();
     // Counts only: probes are anonymous, so they never name a unit.
-    const pending = units.filter((u) => !(u.generation > 0)).length;
-    const isReady = ready && pending === 0;
-    sendJson(res, isReady ? 200 : 503, { ready: isReady, units: units.length, pending });
+    const pending = units.filter((u) => !isReady(u)).length;
+    const allReady = ready && pending === 0;
+    sendJson(res, allReady ? 200 : 503, { ready: allReady, units: units.length, pending });
   }
 
   async function body(req: IncomingMessage, context: AdapterContext | undefined): Promise<Record<string, unknown>> {

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import type { CacheStats } from '../cache/types.js';
 import type { PrometheusExtension } from './prometheus.js';
 import { scrapedCounter, scrapedGauge, type ScrapedMetricConfig } from './scraped.js';
 
@@ -22,6 +21,22 @@ export const CACHE_METRIC_NAMES = {
   entries: 'cache_entries',
   staleEntries: 'cache_stale_entries',
 } as const;
+
+/**
+ * The counters the extension reads from a cache's `stats()`: declared here, by shape, because a
+ * metrics adapter does not import the cache adapter (the layer rule); a cache's `CacheStats` has
+ * every one of these fields.
+ */
+interface CacheStats {
+  hits: number;
+  misses: number;
+  staleServes: number;
+  loads: { committed: number; unchanged: number; rejected: number };
+  invalidations: { drop: number; refresh: number };
+  evictions: number;
+  size: number;
+  stale: number;
+}
 
 /** What the extension needs from a member to treat it as a cache. */
 interface CacheLike {

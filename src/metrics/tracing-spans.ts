@@ -123,7 +123,7 @@ export class AttemptSpans {
     if (m.target !== undefined) span.setAttribute(A.target, m.target);
     const stage = open.stage;
     if (m.outcome === 'rejected') {
-      const code = m.code ?? 'ERR_UNKNOWN';
+      const code = m.code ?? 'RELOADKIT_UNKNOWN';
       const error = { [A.errorCode]: code, [A.errorType]: code };
       if (m.stage !== undefined) span.setAttribute(A.stage, m.stage);
       span.setAttributes(error);

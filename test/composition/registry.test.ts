@@ -22,7 +22,7 @@ test('registry: add, get, units, status, reloadAll; duplicate names throw precis
   assert.equal(registry.add(a.unit), a.unit);
   registry.add(b.unit);
   assert.throws(() => registry.add(unitWith('a', {}).unit), {
-    code: 'RELOADKIT_CONFLICT',
+    code: 'RELOADKIT_DUPLICATE_NAME',
     message: '[registry] a member named "a" is already registered: unit names must be unique per registry',
   });
   assert.equal(registry.get('a'), a.unit);
@@ -210,7 +210,7 @@ test('registry: a cache is a member like a unit (status, reloadAll, audit, close
   const users = reloadableCache({ name: 'users', load: (key: string) => ({ key, plan: 'free' }) });
   registry.add(users);
   registry.add(unitWith('config', { a: 1 }).unit);
-  assert.throws(() => registry.add(reloadableCache({ name: 'config', load: () => 1 })), { code: 'RELOADKIT_CONFLICT' });
+  assert.throws(() => registry.add(reloadableCache({ name: 'config', load: () => 1 })), { code: 'RELOADKIT_DUPLICATE_NAME' });
   await registry.start();
   await users.get('u1');
   const all = await registry.reloadAll({ actor: 'ops', reason: 'refresh' });
