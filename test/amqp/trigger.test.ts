@@ -67,6 +67,9 @@ describe('amqpTrigger', { skip: available ? false : 'rabbitmq-server not install
     const options = { exchange: 'config', routingKey: 'users.#', queue: 'users-cache.test' } as const;
     const first = amqpTrigger(rabbit.url, options);
     await first.start((h) => hints.push(h));
+    // start() returns after a bounded wait even when the broker is slow to answer (a loaded
+    // machine): the queue exists only once the trigger consumes.
+    await waitFor(() => first.connected, { message: 'first trigger consuming', timeoutMs: 60_000 });
     const bus = amqpPublisher(channel, { exchange: 'config', routingKey: 'users.profile' });
     await publishInvalidation(bus, { keys: ['user:1'] });
     await waitFor(() => hints.length === 1, { message: 'first invalidation' });
@@ -77,6 +80,7 @@ describe('amqpTrigger', { skip: available ? false : 'rabbitmq-server not install
     const second = amqpTrigger(rabbit.url, options);
     await second.start((h) => hints.push(h));
     try {
+      await waitFor(() => second.connected, { message: 'second trigger consuming', timeoutMs: 60_000 });
       await waitFor(() => hints.length === 3, { message: 'both messages published while away delivered' });
       assert.deepEqual(hints[1]!.keys, ['user:2']);
       assert.equal(hints[2]!.prefix, 'org:');
