@@ -4,7 +4,7 @@
  * the expected context hash this unit last saw, and the candidate is confirmed only when the
  * hash the service returns equals the locally computed `sha256:` of its RFC 8785 canonical JSON.
  *
- * A conflict (someone else changed the context) rejects the attempt with `RELOADKIT_CONFLICT`, records
+ * A conflict (someone else changed the context) rejects the attempt with `RELOADKIT_STALE_CONTEXT`, records
  * the service's current hash (a re-read) and schedules one follow-up reload that pushes against
  * the fresh hash; a second conflict in a row is left to the next trigger, so two writers never ping-pong.
  * A push whose response is lost is ambiguous: the unit re-reads the model and accepts the push

@@ -31,7 +31,7 @@ export interface ModelServiceClient {
   getModel(model: string, opts?: CallOptions): Promise<ModelInfo>;
   /** The model's context and its hash (`model://{model}/context`). */
   getContext(model: string, opts?: CallOptions): Promise<ContextInfo>;
-  /** Conditional update: `expectedHash` is the hash the caller believes current. A mismatch throws `McpError` kind `conflict` (`RELOADKIT_CONFLICT`) carrying the current hash. */
+  /** Conditional update: `expectedHash` is the hash the caller believes current. A mismatch throws `McpError` kind `conflict` (`RELOADKIT_STALE_CONTEXT`) carrying the current hash. */
   putContext(model: string, context: ModelContextValue, expectedHash: string, opts?: CallOptions): Promise<ContextUpdated>;
   /** Starts a load; answers with the state right after (`LOADING` or `READY`). */
   loadVersion(model: string, version: string, opts?: CallOptions): Promise<VersionState>;
