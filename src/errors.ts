@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'RELOADKIT_LOAD'
   | 'RELOADKIT_FILE_READ'
   | 'RELOADKIT_JSON_SYNTAX'
+  | 'RELOADKIT_CONFIG_PARSE'
   | 'RELOADKIT_VALIDATION'
   | 'RELOADKIT_CREATE'
   | 'RELOADKIT_HEALTH'
@@ -117,7 +118,7 @@ export class ReloadkitError extends Error {
 
 /** `load` failed (source unreachable, parse error, non-2xx...). Subclasses name the kind of failure. */
 export class LoadError extends ReloadkitError {
-  constructor(message: string, ctx: ErrorContext = {}, code: 'RELOADKIT_LOAD' | 'RELOADKIT_FILE_READ' | 'RELOADKIT_JSON_SYNTAX' = 'RELOADKIT_LOAD') {
+  constructor(message: string, ctx: ErrorContext = {}, code: 'RELOADKIT_LOAD' | 'RELOADKIT_FILE_READ' | 'RELOADKIT_JSON_SYNTAX' | 'RELOADKIT_CONFIG_PARSE' = 'RELOADKIT_LOAD') {
     super(code, message, { ...ctx, stage: ctx.stage ?? 'load' });
   }
 }

@@ -15,7 +15,7 @@ export class ConfigParseError extends LoadError {
   readonly column: number | undefined;
   constructor(file: string, format: string, position: { line?: number; column?: number }, reason: string) {
     const at = position.line === undefined ? '' : ` at line ${position.line}${position.column === undefined ? '' : `, column ${position.column}`}`;
-    super(`invalid ${format} in ${file}${at}: ${reason}`, { source: `file ${file}` });
+    super(`invalid ${format} in ${file}${at}: ${reason}`, { source: `file ${file}` }, 'RELOADKIT_CONFIG_PARSE');
     this.file = file;
     this.format = format;
     this.line = position.line;

@@ -94,7 +94,7 @@ describe('parse errors: file, line and column, never the content', () => {
       assert.ok(error instanceof Error);
       const cause = error.cause instanceof ConfigParseError ? error.cause : error;
       assert.ok(cause instanceof ConfigParseError, `got ${String(error)}`);
-      assert.equal(cause.code, 'RELOADKIT_LOAD');
+      assert.equal(cause.code, 'RELOADKIT_CONFIG_PARSE');
       assert.equal(cause.format, format);
       assert.equal(cause.file, file);
       assert.equal(cause.line, line);
