@@ -17,7 +17,7 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { DeliveryError } from '../errors.js';
-import { createReceiver, type Receiver } from '../support/delivery/receiver.js';
+import { createReceiver, reportUndeliverable, type Receiver } from '../support/delivery/receiver.js';
 import { backoffDelay, checkMessageTriggerOptions, interruptibleSleep, MESSAGE_TRIGGER_KEYS, warnOnce, type MessageTriggerOptions } from '../support/delivery/options.js';
 import { expectNonEmptyString, expectObject } from '../support/check-option.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
@@ -206,10 +206,7 @@ export function amqpTrigger(connection: AmqpConnectionSpec, options: AmqpTrigger
         describe,
         parse: options.parse,
         // A durable queue redelivers nothing it has acked: sequence holes there are real losses too.
-        onUndeliverable: (reason) => {
-          stats.undeliverable++;
-          onError(new DeliveryError(`${describe}: acknowledged and dropped a message that cannot be understood: ${reason}`, { source: describe }));
-        },
+        onUndeliverable: reportUndeliverable(describe, stats, onError, 'acknowledged and dropped'),
       });
       const controller = new AbortController();
       const { signal } = controller;

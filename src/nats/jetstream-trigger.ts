@@ -9,7 +9,7 @@
  */
 import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
 import { DeliveryError } from '../errors.js';
-import { createReceiver } from '../support/delivery/receiver.js';
+import { createReceiver, reportUndeliverable } from '../support/delivery/receiver.js';
 import { backoffDelay, checkMessageTriggerOptions, interruptibleSleep, MESSAGE_TRIGGER_KEYS, warnOnce, type MessageTriggerOptions } from '../support/delivery/options.js';
 import { expectNonEmptyString, expectObject } from '../support/check-option.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
@@ -97,10 +97,7 @@ export function jetStreamTrigger(js: JetStreamClient, options: JetStreamTriggerO
         kind: 'nats',
         describe,
         parse: options.parse,
-        onUndeliverable: (reason) => {
-          stats.undeliverable++;
-          onError(new DeliveryError(`${describe}: dropped a message that cannot be understood: ${reason}`, { source: describe }));
-        },
+        onUndeliverable: reportUndeliverable(describe, stats, onError),
       });
       const controller = new AbortController();
       const { signal } = controller;

@@ -10,8 +10,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { DeliveryError } from '../errors.js';
-import { createReceiver } from '../support/delivery/receiver.js';
+import { createReceiver, reportUndeliverable } from '../support/delivery/receiver.js';
 import { checkMessageTriggerOptions, MESSAGE_TRIGGER_KEYS, warnOnce, type MessageTriggerOptions } from '../support/delivery/options.js';
 import { expectNonEmptyString, expectObject } from '../support/check-option.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
@@ -62,10 +61,7 @@ export function natsSubjectTrigger(nc: NatsConnection, subject: string, options:
         kind: 'nats',
         describe,
         parse: options.parse,
-        onUndeliverable: (reason) => {
-          stats.undeliverable++;
-          onError(new DeliveryError(`${describe}: dropped a message that cannot be understood: ${reason}`, { source: describe }));
-        },
+        onUndeliverable: reportUndeliverable(describe, stats, onError),
       });
       let active = true;
       const emit = (hint: Hint | undefined) => {

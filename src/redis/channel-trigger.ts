@@ -10,8 +10,7 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { DeliveryError } from '../errors.js';
-import { createReceiver } from '../support/delivery/receiver.js';
+import { createReceiver, reportUndeliverable } from '../support/delivery/receiver.js';
 import { checkMessageTriggerOptions, MESSAGE_TRIGGER_KEYS, warnOnce, type MessageTriggerOptions } from '../support/delivery/options.js';
 import { expectNonEmptyString, expectObject } from '../support/check-option.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
@@ -78,10 +77,7 @@ export function redisChannelTrigger(client: Redis, channel: string, options: Red
         kind: 'redis',
         describe,
         parse: options.parse,
-        onUndeliverable: (reason) => {
-          stats.undeliverable++;
-          onError(new DeliveryError(`${describe}: dropped a message that cannot be understood: ${reason}`, { source: describe }));
-        },
+        onUndeliverable: reportUndeliverable(describe, stats, onError),
       });
       const own = client.duplicate();
       subscriber = own;

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { DeliveryError } from '../errors.js';
-import { createReceiver } from '../support/delivery/receiver.js';
+import { createReceiver, reportUndeliverable } from '../support/delivery/receiver.js';
 import { backoffDelay, checkMessageTriggerOptions, interruptibleSleep, MESSAGE_TRIGGER_KEYS, warnOnce, type MessageTriggerOptions } from '../support/delivery/options.js';
 import { expectNonEmptyString, expectObject } from '../support/check-option.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
@@ -108,10 +108,7 @@ export function redisStreamTrigger(client: Redis, stream: string, options: Redis
         kind: 'redis',
         describe,
         parse: options.parse,
-        onUndeliverable: (reason) => {
-          stats.undeliverable++;
-          onError(new DeliveryError(`${describe}: dropped a message that cannot be understood: ${reason}`, { source: describe }));
-        },
+        onUndeliverable: reportUndeliverable(describe, stats, onError),
       });
       const reader = client.duplicate({ maxRetriesPerRequest: null });
       reader.on('error', () => undefined); // the loop below retries

@@ -45,17 +45,21 @@ async function startUnit(source: ReturnType<typeof configSource>, schema?: z.Zod
 }
 
 /**
- * Makes one change and checks it was exactly one reload: one attempt, one commit with
- * `changedPaths`, and nothing more during a quiet period after it.
+ * Makes one change and checks it was exactly one commit, with `changedPaths`, and nothing more
+ * during a quiet period after it.
  */
-async function oneReload(seen: { reloading: number; committed: string[][] }, change: () => Promise<unknown>, changedPaths: string[]): Promise<void> {
+async function oneReload(seen: { reloading: number; committed: string[][]; rejected: string[] }, change: () => Promise<unknown>, changedPaths: string[]): Promise<void> {
   await quiet(seen);
   const reloads = seen.reloading;
   const commits = seen.committed.length;
+  const rejections = seen.rejected.length;
   await change();
   await waitFor(() => seen.committed.length > commits, { message: 'a commit' });
   await sleep(700);
-  assert.equal(seen.reloading - reloads, 1, 'one change, one reload');
+  // One change is one commit; a watcher that reports one write as two events further apart than
+  // the debounce (a loaded machine) costs at most one more load, which commits nothing.
+  assert.ok(seen.reloading - reloads >= 1 && seen.reloading - reloads <= 2, 'one change, at most one follow-up load');
+  assert.equal(seen.rejected.length - rejections, 0, 'no attempt rejected');
   assert.equal(seen.committed.length - commits, 1);
   assert.deepEqual(seen.committed.at(-1), changedPaths);
 }

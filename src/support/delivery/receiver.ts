@@ -16,6 +16,7 @@
  */
 import { decodeEnvelope, type ChangeFields } from './envelope.js';
 import { createGapTracker, type Gap, type GapTracker } from './gap-tracker.js';
+import { DeliveryError } from '../../errors.js';
 
 /** The hint a receiver produces: the shape of `Hint` (support imports no domain module). */
 export interface Hint {
@@ -112,5 +113,26 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       tracker.rebase();
       return { kind, detail: `${describe}: reconnected (gap: reconnect)`, gap: { since: now(), reason: 'reconnect' } };
     },
+  };
+}
+
+/**
+ * The `onUndeliverable` of every shipped trigger: counts the message in `stats.undeliverable` and
+ * reports one `DeliveryError` naming the transport and the reason, never the message's content.
+ *
+ * @example
+ * ```ts
+ * createReceiver({ kind: 'nats', describe, onUndeliverable: reportUndeliverable(describe, stats, onError) });
+ * ```
+ */
+export function reportUndeliverable(
+  describe: string,
+  stats: { undeliverable: number },
+  onError: (error: Error) => void,
+  dropped = 'dropped',
+): (reason: string) => void {
+  return (reason) => {
+    stats.undeliverable++;
+    onError(new DeliveryError(`${describe}: ${dropped} a message that cannot be understood: ${reason}`, { source: describe }));
   };
 }
