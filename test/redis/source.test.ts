@@ -175,31 +175,4 @@ describe('redisSource units', { skip: available ? false : 'redis-server not inst
       await proxy.close();
     }
   });
-
-  it("with keyspaceEvents: 'enable', turns notifications back on after a restarted server forgot them", async () => {
-    const plain = await startRedis();
-    const plainClient = testClient(plain.url);
-    const plainWriter = testClient(plain.url);
-    try {
-      await plainWriter.set('k', JSON.stringify({ port: 1 }));
-      const unit = reloadable({ name: 'enabling', source: redisSource(plainClient, 'k', { keyspaceEvents: 'enable' }), schema: Config, retry: false });
-      try {
-        await unit.start();
-        await plain.kill();
-        await plain.restart(); // empty, and notify-keyspace-events back to ""
-        await waitFor(async () => {
-          const [, flags] = (await plainWriter.config('GET', 'notify-keyspace-events')) as string[];
-          return missingKeyspaceFlags(flags ?? '', 'string') === '';
-        }, { message: 'flags enabled again after reconnect', timeoutMs: 20_000, intervalMs: 100 });
-        await plainWriter.set('k', JSON.stringify({ port: 8 }));
-        await waitFor(() => unit.get().port === 8, { message: 'change committed after the restart', timeoutMs: 20_000 });
-      } finally {
-        await unit.close();
-      }
-    } finally {
-      plainClient.disconnect();
-      plainWriter.disconnect();
-      await plain.stop();
-    }
-  });
 });
