@@ -45,7 +45,7 @@ export function coerceString(raw: string): { value: unknown; parsed: boolean } {
   return { value: raw, parsed: false };
 }
 
-/** A `__proto__` key parsed from an environment variable stays a plain key, never a prototype. */
+/** A `__proto__` key in a JSON literal from an environment variable is dropped: it can never reach a prototype. */
 function noProto(this: unknown, key: string, value: unknown): unknown {
   return key === '__proto__' ? undefined : value;
 }
