@@ -68,6 +68,12 @@ export interface ErrorContext {
   /** `describe()` of the source, e.g. `file config.json`. */
   source?: string;
   cause?: unknown;
+  /**
+   * The failure cannot fix itself by trying again (a missing file at start, permission denied,
+   * keyspace notifications turned off): the retry loop stops at once instead of spending its budget.
+   * @default false
+   */
+  permanent?: boolean;
 }
 
 /** Builds `[unit] <what> (<source>): <detail>`. */
@@ -93,6 +99,8 @@ export class ReloadkitError extends Error {
   readonly unit: string | undefined;
   readonly stage: Stage | undefined;
   readonly source: string | undefined;
+  /** True when retrying cannot help (see `ErrorContext.permanent`): retries stop at once. */
+  readonly permanent: boolean;
 
   constructor(code: ErrorCode, message: string, ctx: ErrorContext = {}) {
     super(message, ctx.cause === undefined ? undefined : { cause: ctx.cause });
@@ -101,6 +109,7 @@ export class ReloadkitError extends Error {
     this.unit = ctx.unit;
     this.stage = ctx.stage;
     this.source = ctx.source;
+    this.permanent = ctx.permanent === true;
   }
 
   /** Serializable form: code and message only (never a value, never the cause's payload). */

@@ -50,9 +50,13 @@ function delayMs(retriesConsumed: number, o: PRetryOptions): number {
   return Math.min(ms, o.maxTimeout ?? Number.POSITIVE_INFINITY);
 }
 
-/** Errors that mean "stop": an abort, p-retry's `AbortError`, a programming `TypeError` (not a network failure). */
+/**
+ * Errors that mean "stop": an abort, p-retry's `AbortError`, an error marked `permanent` (a missing
+ * file, permission denied: trying again cannot help), a programming `TypeError` (not a network failure).
+ */
 function isFinal(error: unknown): boolean {
   if (error instanceof AbortedError) return true;
+  if (error instanceof Error && (error as { permanent?: unknown }).permanent === true) return true;
   if (error instanceof Error && error.name === 'AbortError' && 'originalError' in error) return true;
   return error instanceof TypeError && !/fetch failed|failed to fetch|network ?error|load failed/i.test(error.message);
 }
