@@ -13,16 +13,41 @@ import { dirname } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import type { AuditRecord } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 /** Options of `jsonlAudit`. */
 export interface JsonlAuditOptions {
-  /** Called with every write error (in addition to `error` events). */
+  /**
+   * Called with every write error (in addition to the sink's `error` events).
+   * @default undefined (errors go to `error` events and to the promise `write()` returns)
+   * @example
+   * ```ts
+   * jsonlAudit('reloads.jsonl', { onError: (e) => console.warn(e.message) });
+   * ```
+   */
   onError?: (error: Error) => void;
-  /** Lines queued beyond this are dropped (and reported) rather than held in memory. Default 10,000. */
+  /**
+   * Lines queued beyond this are dropped (and reported) rather than held in memory.
+   * @default 10000
+   * @example
+   * ```ts
+   * jsonlAudit('reloads.jsonl', { maxPending: 1_000 });
+   * ```
+   */
   maxPending?: number;
-  /** File mode when the file is created. Default 0o640: audit trails are not world-readable. */
+  /**
+   * File mode when the file is created (an existing file keeps its mode).
+   * @default 0o640 (audit trails are not world-readable)
+   * @example
+   * ```ts
+   * jsonlAudit('reloads.jsonl', { mode: 0o600 });
+   * ```
+   */
   mode?: number;
 }
+
+/** The options `jsonlAudit` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['onError', 'maxPending', 'mode'] as const;
 
 /** Events of a `jsonlAudit` sink. */
 export interface JsonlAuditEvents {
@@ -104,6 +129,7 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`jsonlAudit: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('jsonlAudit', options, KNOWN_KEYS);
   const { onError, maxPending = 10_000, mode = 0o640 } = options;
   if (onError !== undefined && typeof onError !== 'function') {
     throw new TypeError(`jsonlAudit: expected \`onError\` to be a function, got ${describeValue(onError)}`);

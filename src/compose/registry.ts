@@ -11,12 +11,39 @@ import { StartOnce, Watches } from '../core/lifecycle.js';
 import { isReady, memberHooks } from '../core/member.js';
 import type { AuditSink, Hint, RegistryMember, ReloadOptions, ReloadResult, Trigger, UnitStatus } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+
+/** Members by name, for a registry typed by its members (`createRegistry({ members: { db, cache } })`). */
+export type RegistryMembers = Record<string, RegistryMember>;
 
 /** Options of `createRegistry`. */
-export interface RegistryOptions {
-  /** Receives the audit records of every member (attached when the member is added). */
+export interface RegistryOptions<Members extends RegistryMembers = Record<never, never>> {
+  /**
+   * Receives the audit records of every member (attached when the member is added): a function or
+   * an object with `write(record)`, such as `jsonlAudit(path)`.
+   * @default undefined (no audit trail)
+   * @example
+   * ```ts
+   * const registry = createRegistry({ audit: jsonlAudit('/var/log/myapp/reloads.jsonl') });
+   * ```
+   */
   audit?: AuditSink;
+  /**
+   * Members added at once, in key order, keyed by their names (each key must equal the member's
+   * `name`, or a `TypeError` says which). The registry is then typed by them: `get('db')` returns
+   * `typeof db`, with every event and method of a unit, not only `RegistryMember`.
+   * @default {} (add members later with `add()`)
+   * @example
+   * ```ts
+   * const registry = createRegistry({ members: { config, pool } });
+   * registry.get('pool').on('committed', ({ generation }) => log.info(`pool generation ${generation.id}`));
+   * ```
+   */
+  members?: Members;
 }
+
+/** The options `createRegistry` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['audit', 'members'] as const;
 
 /** `registry.status()`: JSON-safe, hashes only. */
 export interface RegistryStatus {
@@ -41,12 +68,34 @@ export interface RegistryEvents {
   error: [{ unit?: string; error: Error; where: string }];
 }
 
-/** A registry of units and caches. */
-export interface Registry extends EventEmitter<RegistryEvents> {
-  /** Adds a member; starts it if the registry is already started. Returns the member. */
+/**
+ * A registry of units and caches. `Members` are the members given to `createRegistry({ members })`:
+ * `get()` of one of their names is typed as that member.
+ */
+export interface Registry<Members extends RegistryMembers = Record<never, never>> extends EventEmitter<RegistryEvents> {
+  /** Adds a member; starts it if the registry is already started. Returns the member (with its own type). */
   add<M extends RegistryMember>(member: M): M;
-  /** The member with this name, or `undefined`. */
-  get(name: string): RegistryMember | undefined;
+  /**
+   * A member given to `createRegistry({ members })`, with its own type (never `undefined`).
+   *
+   * @example
+   * ```ts
+   * const registry = createRegistry({ members: { flags } });
+   * registry.get('flags').get().beta; // typed as flags is
+   * ```
+   */
+  get<K extends keyof Members & string>(name: K): Members[K];
+  /**
+   * The member with this name, or `undefined`. Name its type when you know it (`get<typeof db>('db')`):
+   * the type argument is trusted, not checked, so prefer `createRegistry({ members })` where you can.
+   *
+   * @example
+   * ```ts
+   * registry.add(db);
+   * registry.get<typeof db>('db')?.on('committed', () => {}); // every event of a unit, not only `error`
+   * ```
+   */
+  get<M extends RegistryMember = RegistryMember>(name: string): M | undefined;
   /** Every member, in the order added (a copy: mutating it changes nothing). */
   units(): RegistryMember[];
   /** Reloads every member concurrently (each independently; see `group()` for all-or-none). */
@@ -68,7 +117,8 @@ export interface Registry extends EventEmitter<RegistryEvents> {
 /**
  * Creates a registry.
  *
- * @throws {TypeError} for invalid options.
+ * @throws {TypeError} for invalid options: an unknown key, a bad `audit`, a `members` entry that is
+ *   not a unit or whose key is not its name.
  * @example
  * ```ts
  * import { createRegistry, jsonlAudit, signalTrigger } from 'reloadkit';
@@ -81,16 +131,18 @@ export interface Registry extends EventEmitter<RegistryEvents> {
  * await registry.close();
  * ```
  */
-export function createRegistry(options: RegistryOptions = {}): Registry {
+export function createRegistry<const Members extends RegistryMembers = Record<never, never>>(options: RegistryOptions<Members> = {}): Registry<Members> {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`createRegistry: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
-  const { audit } = options;
+  rejectUnknownKeys('createRegistry', options, KNOWN_KEYS);
+  const { audit, members: initial } = options;
   if (audit !== undefined && typeof audit !== 'function' && typeof (audit as { write?: unknown })?.write !== 'function') {
     throw new TypeError(`createRegistry: expected \`audit\` to be a function or an object with write(), got ${describeValue(audit)}`);
   }
+  const initialMembers = checkInitialMembers(initial);
 
-  const registry = new EventEmitter<RegistryEvents>() as Registry;
+  const registry = new EventEmitter<RegistryEvents>() as Registry<Members>;
   const members: RegistryMember[] = [];
   const byName = new Map<string, RegistryMember>();
   const detachers = new Map<RegistryMember, () => void>();
@@ -178,7 +230,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     return member;
   };
 
-  registry.get = (name: string) => byName.get(name);
+  registry.get = ((name: string) => byName.get(name)) as Registry<Members>['get'];
   registry.units = () => [...members];
   registry.reloadAll = reloadAll;
 
@@ -235,7 +287,27 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     return closing;
   };
 
+  for (const member of initialMembers) registry.add(member);
   return registry;
+}
+
+/** Checks `members` before anything is added: an object of units, each under its own name. */
+function checkInitialMembers(members: unknown): RegistryMember[] {
+  if (members === undefined) return [];
+  if (members === null || typeof members !== 'object' || Array.isArray(members)) {
+    throw new TypeError(`createRegistry: expected \`members\` to be an object of units keyed by their names, got ${describeValue(members)}`);
+  }
+  return Object.entries(members).map(([key, member]) => {
+    try {
+      assertMember(member);
+    } catch (error) {
+      throw new TypeError(`createRegistry: \`members.${key}\`: ${(error as Error).message.replace(/^registry\.add: /, '')}`);
+    }
+    if (member.name !== key) {
+      throw new TypeError(`createRegistry: \`members.${key}\` is named "${member.name}": key each member by its name (\`{ '${member.name}': … }\`) so that get('${key}') finds it`);
+    }
+    return member;
+  });
 }
 
 function assertMember(member: unknown): asserts member is RegistryMember {

@@ -7,6 +7,7 @@
 import type { IRangeResponse, Namespace } from 'etcd3';
 import { expectNonEmptyString, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 import { describeTarget, subscribeHub, type EtcdTarget, type EtcdWatchHub, type HubSubscriber } from './hub.js';
@@ -18,7 +19,13 @@ export type EtcdDeletePolicy = 'keep' | 'reject';
 export interface EtcdSourceOptions {
   /**
    * Turns one stored value (UTF-8 text) into the raw candidate. `key` is the full key for a
-   * key source and the rest of the key for a prefix source. Default: `JSON.parse`.
+   * key source and the rest of the key for a prefix source.
+   * @default JSON.parse
+   * @example
+   * ```ts
+   * import { parse as parseYaml } from 'yaml';
+   * etcdSource(client, { key: '/app/config.yaml' }, { parse: (text) => parseYaml(text) });
+   * ```
    */
   parse?: (text: string, key: string) => unknown;
   /**
@@ -29,9 +36,17 @@ export interface EtcdSourceOptions {
    * - `'reject'`: the deletion is a candidate like any other and goes to validation as `null`
    *   (a key) or `{}` (a prefix): the schema decides, and a schema that needs a config rejects it.
    * A key missing on the very first read always fails (`LoadError`: there is nothing to keep).
+   * @default 'keep'
+   * @example
+   * ```ts
+   * etcdSource(client, { prefix: '/flags/' }, { onDelete: 'reject' }); // an emptied prefix is validated as {}
+   * ```
    */
   onDelete?: EtcdDeletePolicy;
 }
+
+/** The options `etcdSource` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['parse', 'onDelete'] as const;
 
 /** An etcd `Source`; `revision` is the etcd revision of the last successful read. */
 export interface EtcdSource extends Source<unknown> {
@@ -50,6 +65,8 @@ function checkOptions(client: unknown, target: unknown, options: unknown): asser
   if (hasKey === hasPrefix) throw new TypeError('etcdSource: pass exactly one of `key` or `prefix`');
   const value = hasKey ? (target as { key: unknown }).key : (target as { prefix: unknown }).prefix;
   expectNonEmptyString('etcdSource', hasKey ? 'key' : 'prefix', value);
+  if (typeof options !== 'object' || options === null) throw new TypeError('etcdSource: expected `options` to be an object');
+  rejectUnknownKeys('etcdSource', options, KNOWN_KEYS);
   const opts = options as EtcdSourceOptions;
   expectOptionalFunction('etcdSource', 'parse', opts.parse);
   if (opts.onDelete !== undefined && opts.onDelete !== 'keep' && opts.onDelete !== 'reject') {

@@ -26,6 +26,7 @@
  * @module
  */
 import { hashValue } from '../support/hash.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { reloadable } from '../core/unit.js';
 import type { AnySchema, AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
 import type { ModelServiceClient } from './model-client.js';
@@ -64,6 +65,9 @@ export interface ModelContextOptions<C extends ModelContextValue> {
   lastKnownGood?: string;
 }
 
+/** The options `modelContext` reads; any other key is a typo and throws. */
+const CONTEXT_KEYS = ['client', 'model', 'name', 'load', 'source', 'schema', 'validate', 'healthCheck', 'retryOnStale', 'triggers', 'audit', 'retry', 'timeouts', 'history', 'minIntervalMs', 'lastKnownGood'] as const;
+
 const STALE_TRIGGER = 'mcp-stale-context';
 
 /**
@@ -87,6 +91,7 @@ function repairIdentity(liveHash: string, serviceHash: string | undefined): stri
  */
 export function modelContext<C extends ModelContextValue = ModelContextValue>(options: ModelContextOptions<C>): Reloadable<C, ModelContextHandle<C>> {
   if (typeof options !== 'object' || options === null) throw new TypeError('modelContext: expected an options object');
+  rejectUnknownKeys('modelContext', options, CONTEXT_KEYS);
   const { client, model, retryOnStale = true } = options;
   if (!client || typeof client.putContext !== 'function') throw new TypeError('modelContext: `client` must be a ModelServiceClient (modelServiceClient)');
   if (!NameSchema.safeParse(model).success) throw new TypeError(`modelContext: \`model\` must be a model name, got ${JSON.stringify(model)}`);

@@ -25,6 +25,7 @@
  */
 import { z } from 'zod';
 import { reloadable } from '../core/unit.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { AuditSink, Reloadable, ReloadableOptions, Source, StageContext, Timeouts, Trigger } from '../types.js';
 import type { CallOptions, ModelServiceClient } from './model-client.js';
 import { RolloutError } from './errors.js';
@@ -83,6 +84,12 @@ export interface ModelRolloutOptions {
   minIntervalMs?: number;
 }
 
+/** The options `modelRollout` reads; any other key is a typo and throws. */
+const ROLLOUT_KEYS = [
+  'client', 'model', 'name', 'load', 'source', 'steps', 'minRequests', 'maxErrorRate', 'maxLatencyMs', 'stepTimeoutMs',
+  'loadTimeoutMs', 'fallbackToPrimary', 'reportWeights', 'onStep', 'triggers', 'audit', 'retry', 'timeouts', 'history', 'minIntervalMs',
+] as const;
+
 /** A rollout unit: a `Reloadable` plus routing and progress helpers. */
 export interface ModelRollout extends Reloadable<RolloutTarget, ModelRouter> {
   /** Routes one request through the live router, holding a lease so a retiring router drains first. */
@@ -113,6 +120,7 @@ const TargetSchema = z.union([
  */
 export function modelRollout(options: ModelRolloutOptions): ModelRollout {
   if (typeof options !== 'object' || options === null) throw new TypeError('modelRollout: expected an options object');
+  rejectUnknownKeys('modelRollout', options, ROLLOUT_KEYS);
   const {
     client, model, steps = [5, 25, 50, 100], minRequests = 50, maxErrorRate = 0.01, maxLatencyMs = 1000, stepTimeoutMs = 60_000,
     loadTimeoutMs = 60_000, fallbackToPrimary = true, reportWeights = true, onStep,

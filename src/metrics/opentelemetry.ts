@@ -8,6 +8,7 @@
 import { metrics as otelMetrics } from '@opentelemetry/api';
 import type { BatchObservableCallback, Meter, Observable } from '@opentelemetry/api';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { isReady, observeMembers, statuses } from './observe.js';
 import type { MetricsTarget, ObservableMember } from './observe.js';
 
@@ -36,12 +37,37 @@ export type OpenTelemetryExtension = (ctx: { meter: Meter }) => {
 
 /** Options of `openTelemetryMetrics`. */
 export interface OpenTelemetryMetricsOptions {
-  /** The meter to create instruments on. Default: `metrics.getMeter('reloadkit')` of the global provider. */
+  /**
+   * The meter to create instruments on.
+   * @default `metrics.getMeter('reloadkit')` of the global provider
+   * @example
+   * ```ts
+   * openTelemetryMetrics(registry, { meter: provider.getMeter('my-service') });
+   * ```
+   */
   meter?: Meter;
-  /** Explicit bucket boundaries (seconds) advised for the duration histogram. */
+  /**
+   * Explicit bucket boundaries (seconds) advised for the duration histogram.
+   * @default undefined (the SDK's or the view's buckets)
+   * @example
+   * ```ts
+   * openTelemetryMetrics(registry, { buckets: [0.01, 0.1, 1, 10] });
+   * ```
+   */
   buckets?: readonly number[];
+  /**
+   * Instruments for members with extra events.
+   * @default []
+   * @example
+   * ```ts
+   * openTelemetryMetrics(registry, { extensions: [({ meter }) => ({ attach: (member) => { meter.createCounter(`${member.name}_seen`).add(1); } })] });
+   * ```
+   */
   extensions?: readonly OpenTelemetryExtension[];
 }
+
+/** The options `openTelemetryMetrics` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['meter', 'buckets', 'extensions'] as const;
 
 /** The handle returned by `openTelemetryMetrics`. */
 export interface OpenTelemetryMetrics {
@@ -72,6 +98,7 @@ export function openTelemetryMetrics(target: MetricsTarget, options: OpenTelemet
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`openTelemetryMetrics: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('openTelemetryMetrics', options, KNOWN_KEYS);
   const { meter = otelMetrics.getMeter('reloadkit'), buckets, extensions = [] } = options;
   if (typeof meter?.createCounter !== 'function') throw new TypeError('openTelemetryMetrics: expected `meter` to be an OpenTelemetry Meter');
   if (buckets !== undefined && (!Array.isArray(buckets) || buckets.some((b, i) => typeof b !== 'number' || !(b > 0) || (i > 0 && b <= buckets[i - 1]!)))) {

@@ -8,6 +8,7 @@
 import { Counter, Histogram, register as defaultRegister } from 'prom-client';
 import type { Registry as PromRegistry } from 'prom-client';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { isReady, observeMembers, statuses } from './observe.js';
 import type { MetricsTarget, ObservableMember } from './observe.js';
 import { scrapedGauge } from './scraped.js';
@@ -53,14 +54,46 @@ export type PrometheusExtension = (ctx: PrometheusExtensionContext) => {
 
 /** Options of `prometheusMetrics`. */
 export interface PrometheusMetricsOptions {
-  /** The prom-client registry to register on. Default: prom-client's global `register`. */
+  /**
+   * The prom-client registry to register on.
+   * @default prom-client's global `register`
+   * @example
+   * ```ts
+   * prometheusMetrics(registry, { register: new Registry() });
+   * ```
+   */
   register?: PromRegistry;
-  /** Metric name prefix. Default `reloadkit_`. */
+  /**
+   * Metric name prefix (`''` for none).
+   * @default 'reloadkit_'
+   * @example
+   * ```ts
+   * prometheusMetrics(registry, { prefix: 'myapp_reload_' }); // myapp_reload_reloads_total
+   * ```
+   */
   prefix?: string;
-  /** Buckets of the duration histogram, in seconds. */
+  /**
+   * Buckets of the duration histogram, in seconds (increasing, positive).
+   * @default DEFAULT_DURATION_BUCKETS (0.005 s … 60 s)
+   * @example
+   * ```ts
+   * prometheusMetrics(registry, { buckets: [0.01, 0.1, 1, 10] });
+   * ```
+   */
   buckets?: readonly number[];
+  /**
+   * Metrics for members with extra events, e.g. `cacheMetrics()` for `reloadableCache`.
+   * @default []
+   * @example
+   * ```ts
+   * prometheusMetrics(registry, { extensions: [cacheMetrics()] });
+   * ```
+   */
   extensions?: readonly PrometheusExtension[];
 }
+
+/** The options `prometheusMetrics` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['register', 'prefix', 'buckets', 'extensions'] as const;
 
 /** The handle returned by `prometheusMetrics`. */
 export interface PrometheusMetrics {
@@ -109,6 +142,7 @@ export function prometheusMetrics(target: MetricsTarget, options: PrometheusMetr
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`prometheusMetrics: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('prometheusMetrics', options, KNOWN_KEYS);
   const { register = defaultRegister, prefix = 'reloadkit_', buckets = DEFAULT_DURATION_BUCKETS, extensions = [] } = options;
   if (typeof register?.registerMetric !== 'function') {
     throw new TypeError('prometheusMetrics: expected `register` to be a prom-client Registry');

@@ -14,21 +14,43 @@ import type { KV, KvEntry, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 
 /** Options of {@link natsKvSource}. */
 export interface NatsKvSourceOptions {
-  /** Turns the stored text (UTF-8) into the raw candidate. Default: `JSON.parse`. */
+  /**
+   * Turns the stored text (UTF-8) into the raw candidate.
+   * @default JSON.parse
+   * @example
+   * ```ts
+   * natsKvSource(kv, 'config', { parse: (text) => Object.fromEntries(new URLSearchParams(text)) });
+   * ```
+   */
   parse?: (text: string) => unknown;
   /**
-   * The connection the bucket uses, to re-watch and re-read on reconnect. Default: the bucket's
-   * own (`kv.js.nc`, present on buckets from `new Kvm(nc).open()`).
+   * The connection the bucket uses, to re-watch and re-read on reconnect.
+   * @default the bucket's own (`kv.js.nc`, present on buckets from `new Kvm(nc).open()`)
+   * @example
+   * ```ts
+   * natsKvSource(kv, 'config', { connection: nc });
+   * ```
    */
   connection?: NatsConnection;
-  /** Delay before re-opening a watch that ended, doubled up to 5 s. Default 100 ms. */
+  /**
+   * Delay in ms before re-opening a watch that ended, doubled after each failure up to 5 s.
+   * @default 100
+   * @example
+   * ```ts
+   * natsKvSource(kv, 'config', { retryMs: 250 });
+   * ```
+   */
   retryMs?: number;
 }
+
+/** The options `natsKvSource` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['parse', 'connection', 'retryMs'] as const;
 
 /** A NATS KV `Source`; `revision` is the last revision read or watched. */
 export interface NatsKvSource extends Source<unknown> {
@@ -43,6 +65,7 @@ function checkOptions(kv: unknown, key: unknown, options: unknown): void {
   }
   expectNonEmptyString('natsKvSource', 'key', key);
   expectObject('natsKvSource', 'options', options);
+  rejectUnknownKeys('natsKvSource', options, KNOWN_KEYS);
   const { parse, connection, retryMs } = options as NatsKvSourceOptions;
   expectOptionalFunction('natsKvSource', 'parse', parse);
   if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.status !== 'function')) {

@@ -8,16 +8,43 @@
 import { realClock } from '../support/clock.js';
 import type { Clock, Hint, Source } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 /** Options of `fakeSource`. */
 export interface FakeSourceOptions {
-  /** Named in `describe()` and therefore in error messages: `fake <name>`. Default `source`. */
+  /**
+   * Named in `describe()` and therefore in error messages: `fake <name>`.
+   * @default 'source'
+   * @example
+   * ```ts
+   * fakeSource({ port: 1 }, { name: 'config.json' }).describe(); // 'fake config.json'
+   * ```
+   */
   name?: string;
-  /** Scheduler used by `delay()`. Default: real timers. */
+  /**
+   * Scheduler used by `delay()`.
+   * @default the real timers
+   * @example
+   * ```ts
+   * const clock = createFakeClock();
+   * const source = fakeSource({ port: 1 }, { clock });
+   * source.delay(5_000); // reads answer when clock.advance(5_000) runs
+   * ```
+   */
   clock?: Clock;
-  /** Emit a hint to watchers on every `set()`. Default true. */
+  /**
+   * Emit a hint to watchers on every `set()`.
+   * @default true
+   * @example
+   * ```ts
+   * const source = fakeSource({ port: 1 }, { hintOnSet: false }); // set() changes the value silently
+   * ```
+   */
   hintOnSet?: boolean;
 }
+
+/** The options `fakeSource` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['name', 'clock', 'hintOnSet'] as const;
 
 /** A controllable source. Every fault applies to reads that start after it was armed. */
 export interface FakeSource<Raw> extends Source<Raw> {
@@ -67,6 +94,7 @@ export function fakeSource<Raw>(initial: Raw, options: FakeSourceOptions = {}): 
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`fakeSource: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('fakeSource', options, KNOWN_KEYS);
   const { name = 'source', clock = realClock, hintOnSet = true } = options;
   if (typeof name !== 'string' || name === '') throw new TypeError(`fakeSource: expected \`name\` to be a non-empty string, got ${describeValue(name)}`);
 

@@ -6,16 +6,41 @@
  */
 import type { Hint, Trigger } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 /** Options of `fakeTrigger`. */
 export interface FakeTriggerOptions {
-  /** `start()` throws (or rejects, with `async: true`) with this error. */
+  /**
+   * `start()` throws (or rejects, with `async: true`) with this error.
+   * @default undefined (start succeeds)
+   * @example
+   * ```ts
+   * fakeTrigger({ startError: new Error('broker down') });
+   * ```
+   */
   startError?: Error;
-  /** `stop()` throws (or rejects) with this error. */
+  /**
+   * `stop()` throws (or rejects) with this error.
+   * @default undefined (stop succeeds)
+   * @example
+   * ```ts
+   * fakeTrigger({ stopError: new Error('stuck') });
+   * ```
+   */
   stopError?: Error;
-  /** Make `start()` and `stop()` asynchronous (they resolve on a later tick). */
+  /**
+   * Make `start()` and `stop()` asynchronous (they resolve on a later tick).
+   * @default false
+   * @example
+   * ```ts
+   * fakeTrigger({ async: true });
+   * ```
+   */
   async?: boolean;
 }
+
+/** The options `fakeTrigger` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['startError', 'stopError', 'async'] as const;
 
 /** A controllable trigger. */
 export interface FakeTrigger extends Trigger {
@@ -50,6 +75,7 @@ export function fakeTrigger(options: FakeTriggerOptions = {}): FakeTrigger {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`fakeTrigger: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('fakeTrigger', options, KNOWN_KEYS);
   let { startError, stopError } = options;
   const isAsync = options.async === true;
   let consumer: ((hint: Hint) => void) | undefined;

@@ -7,6 +7,7 @@ import { realClock } from '../support/clock.js';
 import type { Clock, Hint, Trigger } from '../types.js';
 import { deliver } from './signal.js';
 import { describeValue } from '../support/describe-value.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 /** The largest delay `setTimeout` honours (2^31 - 1 ms); longer ones fire at once. */
 const MAX_DELAY_MS = 2_147_483_647;
@@ -16,14 +17,36 @@ export interface IntervalTriggerOptions {
   /**
    * Spread, as a fraction of `ms` in [0, 1): each delay is drawn uniformly from
    * `[ms × (1 − jitter), ms × (1 + jitter)]`, so a fleet started together does not poll in lockstep.
-   * Default 0.
+   * @default 0
+   * @example
+   * ```ts
+   * intervalTrigger(30_000, { jitter: 0.1 }); // every 27–33 s
+   * ```
    */
   jitter?: number;
-  /** Scheduler, for virtual-time tests (`fakeClock()` of `reloadkit/testing`). Default: real timers. */
+  /**
+   * Scheduler, for virtual-time tests (`createFakeClock()` of `reloadkit/testing`).
+   * @default the real timers (`setTimeout`, unref'd)
+   * @example
+   * ```ts
+   * const clock = createFakeClock();
+   * intervalTrigger(1_000, { clock }); // clock.advance(1_000) fires it
+   * ```
+   */
   clock?: Clock;
-  /** Random source in [0, 1), for deterministic tests. Default `Math.random`. */
+  /**
+   * Random source in [0, 1) for the jitter, for deterministic tests.
+   * @default Math.random
+   * @example
+   * ```ts
+   * intervalTrigger(1_000, { jitter: 0.5, random: () => 0.5 }); // always exactly 1 000 ms
+   * ```
+   */
   random?: () => number;
 }
+
+/** The options `intervalTrigger` reads; any other key is a typo and throws. */
+const KNOWN_KEYS = ['jitter', 'clock', 'random'] as const;
 
 /** A trigger that fires every `ms` (± jitter). */
 export interface IntervalTrigger extends Trigger {
@@ -54,6 +77,7 @@ export function intervalTrigger(ms: number, options: IntervalTriggerOptions = {}
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`intervalTrigger: expected \`options\` to be an object, got ${describeValue(options)}`);
   }
+  rejectUnknownKeys('intervalTrigger', options, KNOWN_KEYS);
   const { jitter = 0, clock = realClock, random = Math.random } = options;
   if (typeof jitter !== 'number' || !Number.isFinite(jitter) || jitter < 0 || jitter >= 1) {
     throw new TypeError(`intervalTrigger: expected \`jitter\` to be a number in [0, 1), got ${describeValue(jitter)}`);

@@ -219,3 +219,43 @@ test('registry: a cache is a member like a unit (status, reloadAll, audit, close
   assert.ok(records.some((r) => r.unit === 'users'), 'the registry sink receives the cache records');
   assert.ok(records.some((r) => r.unit === 'config' && r.actor === 'ops'));
 });
+
+test('registry typed by its members: get(name) keeps the unit type; members are added in key order and keyed by name', async (t) => {
+  let beta = false;
+  const flags = reloadable({ name: 'flags', load: () => ({ beta }) });
+  const limits = reloadable({ name: 'limits', load: () => ({ rps: 100 }) });
+  const registry = createRegistry({ members: { flags, limits } });
+  t.after(() => registry.close());
+  assert.deepEqual(registry.units(), [flags, limits], 'members added at once, in key order');
+  assert.equal(registry.get('flags'), flags);
+
+  await registry.start();
+  // Compile-time: the member's own events and value types survive the lookup (tsc checks this file).
+  const committed = new Promise<number>((resolve) => registry.get('flags').on('committed', (e) => resolve(e.current.id)));
+  beta = true;
+  await registry.reloadAll();
+  assert.equal(await committed, 2);
+  const value: { beta: boolean } = registry.get('flags').get();
+  assert.equal(value.beta, true);
+  // Members added later are found by the untyped overload, typed by the caller.
+  const late = registry.add(reloadable({ name: 'late', load: () => ({ on: true }) }));
+  await late.start();
+  assert.equal(registry.get<typeof late>('late')?.get().on, true);
+  assert.equal(registry.get('missing'), undefined);
+  // @ts-expect-error: an untyped lookup is a RegistryMember, whose only event is `error`.
+  registry.get('late')?.on('committed', () => {});
+});
+
+test('createRegistry: precise TypeErrors for unknown options and bad members', () => {
+  const flags = reloadable({ name: 'flags', load: () => ({}) });
+  assert.throws(() => createRegistry({ audits: [] } as never), { name: 'TypeError', message: 'createRegistry: unknown option `audits`; did you mean `audit`?' });
+  assert.throws(() => createRegistry({ members: { flag: flags } }), {
+    name: 'TypeError',
+    message: 'createRegistry: `members.flag` is named "flags": key each member by its name (`{ \'flags\': … }`) so that get(\'flag\') finds it',
+  });
+  assert.throws(() => createRegistry({ members: { flags: { name: 'flags' } } as never }), {
+    name: 'TypeError',
+    message: 'createRegistry: `members.flags`: member "flags" has no start() method: it is not a unit or cache',
+  });
+  assert.throws(() => createRegistry({ members: [flags] as never }), { name: 'TypeError', message: /expected `members` to be an object of units keyed by their names, got an array/ });
+});
