@@ -8,6 +8,7 @@ import type { IRangeResponse, Namespace } from 'etcd3';
 import { expectNonEmptyString, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
+import { ETCD_SOURCE_KEYS, failPermanently } from './source-checks.js';
 import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 import { describeTarget, subscribeHub, type EtcdTarget, type EtcdWatchHub, type HubSubscriber } from './hub.js';
@@ -45,9 +46,6 @@ export interface EtcdSourceOptions {
   onDelete?: EtcdDeletePolicy;
 }
 
-/** The options `etcdSource` reads; any other key is a typo and throws. */
-const KNOWN_KEYS = ['parse', 'onDelete'] as const;
-
 /** An etcd `Source`; `revision` is the etcd revision of the last successful read. */
 export interface EtcdSource extends Source<unknown> {
   readonly revision: bigint | undefined;
@@ -66,7 +64,7 @@ function checkOptions(client: unknown, target: unknown, options: unknown): asser
   const value = hasKey ? (target as { key: unknown }).key : (target as { prefix: unknown }).prefix;
   expectNonEmptyString('etcdSource', hasKey ? 'key' : 'prefix', value);
   if (typeof options !== 'object' || options === null) throw new TypeError('etcdSource: expected `options` to be an object');
-  rejectUnknownKeys('etcdSource', options, KNOWN_KEYS);
+  rejectUnknownKeys('etcdSource', options, ETCD_SOURCE_KEYS);
   const opts = options as EtcdSourceOptions;
   expectOptionalFunction('etcdSource', 'parse', opts.parse);
   if (opts.onDelete !== undefined && opts.onDelete !== 'keep' && opts.onDelete !== 'reject') {
@@ -112,8 +110,9 @@ export function etcdSource(client: Namespace, target: { key: string } | { prefix
     return 'key' in target ? null : {};
   };
 
+  // Permission denied or bad credentials reject as permanent: the unit's retries stop at once.
   const fetch = (): Promise<IRangeResponse> =>
-    'key' in target ? client.get(target.key).exec() : client.getAll().prefix(target.prefix).exec();
+    failPermanently('key' in target ? client.get(target.key).exec() : client.getAll().prefix(target.prefix).exec(), description);
 
   return {
     get revision() {

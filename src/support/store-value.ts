@@ -7,11 +7,13 @@
  * @module
  */
 import { abortable } from './abortable.js';
-import { AbortedError, LoadError } from '../errors.js';
+import { AbortedError, LoadError, ReloadkitError } from '../errors.js';
 
 /**
  * Runs `request()` until it settles or `signal` aborts. A request that fails (or throws) becomes
- * `LoadError: could not read <description>: <reason>` with the original as `cause`.
+ * `LoadError: could not read <description>: <reason>` with the original as `cause`. A request that
+ * rejects with a `ReloadkitError` marked `permanent` (permission denied...) stays permanent, with
+ * that error's own cause.
  *
  * @example
  * ```ts
@@ -25,6 +27,9 @@ export async function readStoreValue<T>(request: () => Promise<T>, signal: Abort
   } catch (error) {
     if (error instanceof AbortedError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
+    if (error instanceof ReloadkitError && error.permanent) {
+      throw new LoadError(`could not read ${description}: ${detail}`, { source: description, cause: error.cause ?? error, permanent: true });
+    }
     throw new LoadError(`could not read ${description}: ${detail}`, { source: description, cause: error });
   }
 }
