@@ -76,6 +76,27 @@ function checkOptions(kv: unknown, key: unknown, options: unknown): void {
   }
 }
 
+/**
+ * True for a NATS failure that retrying cannot fix: the connection's user may not publish or
+ * subscribe the KV subjects (`Permissions Violation`), or is not authorized at all. Matched by
+ * name and message, as the client wraps them (a `RequestError` whose cause is the violation).
+ */
+export function isPermanentNatsError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e.name === 'PermissionViolationError' || e.name === 'AuthorizationError') return true;
+    if (/permissions violation|authorization violation/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** Runs a KV request; a permanent failure rejects as a `LoadError` marked `permanent`. */
+function failPermanently<T>(request: Promise<T>, source: string): Promise<T> {
+  return request.catch((error: unknown) => {
+    if (!isPermanentNatsError(error)) throw error;
+    throw new LoadError((error as Error).message, { source, cause: error, permanent: true });
+  });
+}
+
 /** What we need of a running watch: iterate it, stop it. */
 type WatchIterator = AsyncIterable<KvWatchEntry> & { stop(): void };
 
@@ -113,7 +134,8 @@ export function natsKvSource(kv: KV, key: string, options: NatsKvSourceOptions =
     },
     describe: () => description,
     async read({ signal }) {
-      const entry = await readStoreValue(() => kv.get(key), signal, description);
+      // A permissions violation is permanent: the unit's retries stop at once.
+      const entry = await readStoreValue(() => failPermanently(kv.get(key), description), signal, description);
       if (entry === null || entry.operation !== 'PUT') {
         if (entry) seen(entry);
         throw new LoadError(`${description} does not exist${entry ? ' (deleted)' : ''}`, { source: description });
