@@ -38,6 +38,8 @@ export type ZkClientSpec = ZkClient | (() => ZkClient);
 
 /** `NO_NODE` in ZooKeeper's error codes. */
 export const NO_NODE = -101;
+/** `NO_AUTH` (the znode's ACL does not let this session read) and `AUTH_FAILED` (bad credentials). */
+export const PERMANENT_CODES: ReadonlySet<number> = new Set([-102, -115]);
 
 /** A transaction id as a bigint. */
 export function zxid(buffer: Buffer | undefined): bigint {

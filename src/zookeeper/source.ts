@@ -22,7 +22,7 @@ import { rejectUnknownKeys } from '../support/known-keys.js';
 import { parseStoreValue } from '../support/store-value.js';
 import { abortable } from '../support/abortable.js';
 import type { Hint, Source } from '../types.js';
-import { isZkClient, NO_NODE, zxid, type ZkClient, type ZkClientSpec, type ZkEvent, type ZkStat } from './client.js';
+import { isZkClient, NO_NODE, PERMANENT_CODES, zxid, type ZkClient, type ZkClientSpec, type ZkEvent, type ZkStat } from './client.js';
 
 /** Options of {@link zookeeperSource}. */
 export interface ZookeeperSourceOptions {
@@ -186,7 +186,9 @@ export function zookeeperSource(client: ZkClientSpec, path: string, options: Zoo
     } catch (error) {
       if ((error as { code?: number }).code === NO_NODE) missing();
       if (error instanceof LoadError) throw error;
-      throw new LoadError(`${description}: read failed (${(error as Error).message})`, { source: description, cause: error });
+      // NoAuth / AuthFailed: the ACL or the credentials are wrong, and no retry changes them.
+      const permanent = PERMANENT_CODES.has((error as { code?: number }).code ?? 0);
+      throw new LoadError(`${description}: read failed (${(error as Error).message})`, { source: description, cause: error, permanent });
     }
   };
 
