@@ -44,24 +44,147 @@ export interface ModelContextHandle<C> {
 }
 
 export interface ModelContextOptions<C extends ModelContextValue> {
+  /**
+   * The model service to push the context to (`modelServiceClient(...)`).
+   * @example
+   * ```ts
+   * modelContext({ client: modelServiceClient({ url }), model: 'sentiment', source })
+   * ```
+   */
   client: ModelServiceClient;
+  /**
+   * The model whose context this unit holds.
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source })
+   * ```
+   */
   model: string;
-  /** Unit name. Default `context:<model>`. */
+  /**
+   * Unit name.
+   * @default `context:<model>`
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, name: 'sentiment-context' })
+   * ```
+   */
   name?: string;
+  /**
+   * Reads the raw context, as `reloadable()`'s `load` (exactly one of `load` / `source`).
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', load: () => fetchContext() })
+   * ```
+   */
   load?: ReloadableOptions<C, ModelContextHandle<C>>['load'];
+  /**
+   * Where the raw context comes from (exactly one of `load` / `source`).
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source: fileSource('context.json') })
+   * ```
+   */
   source?: Source<unknown>;
-  /** Standard Schema of the context (zod, valibot...). Its output must be a JSON object. */
+  /**
+   * Standard Schema of the context (zod, valibot...). Its output must be a JSON object.
+   * @default undefined (the raw value, which must be a JSON object)
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, schema: z.object({ lexicon: z.record(z.string(), z.number()) }) })
+   * ```
+   */
   schema?: AnySchema;
+  /**
+   * Extra checks after the schema, as `reloadable()`'s `validate`.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, validate: (c) => { if (Object.keys(c).length === 0) throw new Error('empty'); } })
+   * ```
+   */
   validate?: ReloadableOptions<C, ModelContextHandle<C>>['validate'];
+  /**
+   * Checks the confirmed context before it goes live; `false` or a throw rejects it.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, healthCheck: (h) => h.contextHash.startsWith('sha256:') })
+   * ```
+   */
   healthCheck?: (handle: ModelContextHandle<C>, ctx: StageContext<C, ModelContextHandle<C>>) => unknown;
-  /** After a conflict, reload once against the re-read hash. Default true. */
+  /**
+   * After a conflict (the service's context changed under us), reload once against the re-read hash.
+   * @default true
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, retryOnStale: false })
+   * ```
+   */
   retryOnStale?: boolean;
+  /**
+   * As `reloadable()`'s `triggers`.
+   * @default []
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, triggers: [signalTrigger()] })
+   * ```
+   */
   triggers?: Trigger[];
+  /**
+   * As `reloadable()`'s `audit`.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, audit: jsonlAudit('audit.jsonl') })
+   * ```
+   */
   audit?: AuditSink;
+  /**
+   * As `reloadable()`'s `retry`.
+   * @default 2 retries, exponential from 100 ms (`DEFAULT_RETRY`)
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, retry: false })
+   * ```
+   */
   retry?: ReloadableOptions<C, ModelContextHandle<C>>['retry'];
+  /**
+   * As `reloadable()`'s `timeouts`.
+   * @default `DEFAULT_TIMEOUTS`
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, timeouts: { create: 5_000 } })
+   * ```
+   */
   timeouts?: Timeouts;
+  /**
+   * As `reloadable()`'s `history`.
+   * @default 5 (`DEFAULT_HISTORY`)
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, history: 10 })
+   * ```
+   */
   history?: number;
+  /**
+   * As `reloadable()`'s `minIntervalMs`.
+   * @default 0
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, minIntervalMs: 1_000 })
+   * ```
+   */
   minIntervalMs?: number;
+  /**
+   * As `reloadable()`'s `lastKnownGood`: a file holding the last committed raw context (mode 0600).
+   * @default undefined
+   * @example
+   * ```ts
+   * modelContext({ client, model: 'sentiment', source, lastKnownGood: '/var/lib/app/context.lkg.json' })
+   * ```
+   */
   lastKnownGood?: string;
 }
 

@@ -51,36 +51,183 @@ export interface StepReport extends StepObservation {
 }
 
 export interface ModelRolloutOptions {
+  /**
+   * The model service (`modelServiceClient(...)`).
+   * @example
+   * ```ts
+   * modelRollout({ client: modelServiceClient({ url }), model: 'sentiment', load: () => 'v2' })
+   * ```
+   */
   client: ModelServiceClient;
+  /**
+   * The model whose versions this unit rolls out.
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load: () => 'v2' })
+   * ```
+   */
   model: string;
-  /** Unit name. Default `model:<model>`. */
+  /**
+   * Unit name.
+   * @default `model:<model>`
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, name: 'sentiment-rollout' })
+   * ```
+   */
   name?: string;
-  /** Where the target version comes from: a string or `{ version }`. Exactly one of `load` / `source`. */
+  /**
+   * Where the target version comes from: a string or `{ version }`. Exactly one of `load` / `source`.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load: () => process.env.SENTIMENT_VERSION ?? 'v1' })
+   * ```
+   */
   load?: ReloadableOptions<RolloutTarget, ModelRouter>['load'];
+  /**
+   * Where the target version comes from (a string or `{ version }`). Exactly one of `load` / `source`.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', source: fileSource('sentiment-version.json') })
+   * ```
+   */
   source?: Source<unknown>;
-  /** Percent of traffic on the new version at each step. Default `[5, 25, 50, 100]`. */
+  /**
+   * Percent of traffic on the new version at each step (increasing, in (0, 100]).
+   * @default [5, 25, 50, 100]
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, steps: [10, 100] })
+   * ```
+   */
   steps?: number[];
-  /** Canary requests each step needs before it is judged. Default 50. */
+  /**
+   * Canary requests each step needs before it is judged.
+   * @default 50
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, minRequests: 200 })
+   * ```
+   */
   minRequests?: number;
-  /** Highest acceptable canary error rate per step (0..1). Default 0.01. */
+  /**
+   * Highest acceptable canary error rate per step (0..1).
+   * @default 0.01
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, maxErrorRate: 0.05 })
+   * ```
+   */
   maxErrorRate?: number;
-  /** Highest acceptable p95 canary latency per step. Default 1000 ms. */
+  /**
+   * Highest acceptable p95 canary latency per step, in ms.
+   * @default 1000
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, maxLatencyMs: 250 })
+   * ```
+   */
   maxLatencyMs?: number;
-  /** A step that has not seen `minRequests` in this time fails (no traffic is no evidence). Default 60000. */
+  /**
+   * A step that has not seen `minRequests` in this time (ms) fails: no traffic is no evidence.
+   * @default 60000
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, stepTimeoutMs: 300_000 })
+   * ```
+   */
   stepTimeoutMs?: number;
-  /** How long a version may take to load. Default 60000. */
+  /**
+   * How long (ms) a version may take to load on the service.
+   * @default 60000
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, loadTimeoutMs: 120_000 })
+   * ```
+   */
   loadTimeoutMs?: number;
-  /** Serve a failed canary request from the primary (default true). Turn off for non-idempotent models. */
+  /**
+   * Serve a failed canary request from the primary. Turn off for non-idempotent models.
+   * @default true
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, fallbackToPrimary: false })
+   * ```
+   */
   fallbackToPrimary?: boolean;
-  /** Report each step's weights to the service (`set_weights`), best effort. Default true. */
+  /**
+   * Report each step's weights to the service (`set_weights`), best effort.
+   * @default true
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, reportWeights: false })
+   * ```
+   */
   reportWeights?: boolean;
-  /** Called after each step with what it saw and decided. Never breaks the rollout. */
+  /**
+   * Called after each step with what it saw and decided. Never breaks the rollout.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, onStep: (r) => console.log(r.percent, r.passed) })
+   * ```
+   */
   onStep?: (report: StepReport) => void;
+  /**
+   * As `reloadable()`'s `triggers`.
+   * @default []
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, triggers: [signalTrigger()] })
+   * ```
+   */
   triggers?: Trigger[];
+  /**
+   * As `reloadable()`'s `audit`.
+   * @default undefined
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, audit: jsonlAudit('audit.jsonl') })
+   * ```
+   */
   audit?: AuditSink;
+  /**
+   * As `reloadable()`'s `retry`.
+   * @default 2 retries, exponential from 100 ms (`DEFAULT_RETRY`)
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, retry: false })
+   * ```
+   */
   retry?: ReloadableOptions<RolloutTarget, ModelRouter>['retry'];
+  /**
+   * As `reloadable()`'s `timeouts` (a canary's `create` and `healthCheck` run the steps: give them room).
+   * @default `DEFAULT_TIMEOUTS`
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, timeouts: { healthCheck: 600_000 } })
+   * ```
+   */
   timeouts?: Timeouts;
+  /**
+   * As `reloadable()`'s `history`.
+   * @default 5 (`DEFAULT_HISTORY`)
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, history: 3 })
+   * ```
+   */
   history?: number;
+  /**
+   * As `reloadable()`'s `minIntervalMs`.
+   * @default 0
+   * @example
+   * ```ts
+   * modelRollout({ client, model: 'sentiment', load, minIntervalMs: 60_000 })
+   * ```
+   */
   minIntervalMs?: number;
 }
 
