@@ -29,7 +29,13 @@ export type { ModelImplementation, InferContext } from './model-state.js';
 export const MCP_PATH = '/mcp';
 
 export interface McpServerOptions {
-  /** The models this service serves. */
+  /**
+   * The models this service serves (required, at least one).
+   * @example
+   * ```ts
+   * createMcpServer({ models: [sentimentModel()], token: process.env.MCP_TOKEN })
+   * ```
+   */
   models: readonly ModelImplementation<any>[];
   /**
    * Bearer token required on every request. Without it the service is open: bind it to loopback.
