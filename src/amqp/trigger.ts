@@ -178,6 +178,9 @@ export function amqpTrigger(connection: AmqpConnectionSpec, options: AmqpTrigger
       declared.queue,
       (msg: ConsumeMessage | null) => {
         if (msg === null) return; // the queue was deleted: the channel closes and we reconnect
+        // Stopping: leave it unacknowledged, so the broker gives it to the next consumer when the
+        // channel closes, instead of acking a message nobody will act on.
+        if (signal.aborted) return;
         stats.messages++;
         // Acknowledged first, whatever it holds: a message we cannot use must never come back.
         channel.ack(msg);
@@ -190,6 +193,7 @@ export function amqpTrigger(connection: AmqpConnectionSpec, options: AmqpTrigger
     // A fresh exclusive queue missed whatever was published while we had none.
     if (resumed && !queue) emit(receiver.reconnected());
     await Promise.race([lost, channelLost]);
+    if (signal.aborted) await closeChannelFirst(channel, channelLost);
     connected = false;
     if (!signal.aborted) stats.connectionLosses++;
   };
@@ -255,10 +259,29 @@ export function amqpTrigger(connection: AmqpConnectionSpec, options: AmqpTrigger
       running = undefined;
       if (!current) return;
       current.controller.abort();
-      await current.model?.close().catch(() => undefined);
+      // A consuming session closes its channel, then the loop its connection (in that order: see
+      // closeChannelFirst). Otherwise close the connection now, to cut a connect or a declare short.
+      if (!connected) await current.model?.close().catch(() => undefined);
       await current.loop;
     },
   };
+}
+
+/** Longest wait for the broker to confirm a channel close on stop (a dead peer must not hang `stop()`). */
+const CHANNEL_CLOSE_TIMEOUT_MS = 5000;
+
+/**
+ * Closes the channel before its connection. `stop()` is often called right behind an ack (from
+ * inside the hint of the last message): a `connection.close` sent in the same moment tears the
+ * channel down before the broker has settled that ack, so it requeues the message and hands it
+ * to the next consumer of a durable queue (a message handled twice). Frames of one channel are
+ * handled in order, and the broker answers `channel.close` only after the acks sent before it.
+ */
+async function closeChannelFirst(channel: Channel, channelLost: Promise<void>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CHANNEL_CLOSE_TIMEOUT_MS)));
+  await Promise.race([channel.close().catch(() => undefined), channelLost, bound]);
+  clearTimeout(timer);
 }
 
 async function waitConnected(isConnected: () => boolean, signal: AbortSignal, ms: number): Promise<void> {

@@ -1,14 +1,12 @@
 /**
  * Which parser reads which file, by extension: `.json`, `.jsonc`, `.json5`, `.yaml`/`.yml`,
- * `.toml`, `.ini`, and `.env` (also a file named `.env` or `.env.<something>`).
+ * `.toml`, `.ini`, and `.env` (also a file named `.env` or `.env.<something>`). Each format's
+ * module (and its parser package) is imported the first time a file of that format is read: a
+ * JSON-only configuration never loads the YAML, TOML or INI code, which a fresh process pays for.
  *
  * @module
  */
 import { basename, extname } from 'node:path';
-import { parseJson5File, parseJsonFile, parseJsoncFile } from './format-json.js';
-import { parseDotenvFile, parseIniFile } from './format-ini.js';
-import { parseTomlFile } from './format-toml.js';
-import { parseYamlFile } from './format-yaml.js';
 import { stripBom, type ParsedFile } from './parsed.js';
 
 /** The formats `configSource` reads. */
@@ -50,18 +48,18 @@ export async function parseConfigText(buffer: Buffer, file: string, format: Conf
   const text = stripBom(buffer.toString('utf8'));
   switch (format) {
     case 'json':
-      return parseJsonFile(text, file);
+      return (await import('./format-json.js')).parseJsonFile(text, file);
     case 'jsonc':
-      return parseJsoncFile(text, file);
+      return (await import('./format-json.js')).parseJsoncFile(text, file);
     case 'json5':
-      return parseJson5File(text, file);
+      return (await import('./format-json.js')).parseJson5File(text, file);
     case 'yaml':
-      return parseYamlFile(text, file);
+      return (await import('./format-yaml.js')).parseYamlFile(text, file);
     case 'toml':
-      return parseTomlFile(text, file);
+      return (await import('./format-toml.js')).parseTomlFile(text, file);
     case 'ini':
-      return parseIniFile(text, file);
+      return (await import('./format-ini.js')).parseIniFile(text, file);
     case 'env':
-      return parseDotenvFile(text, file);
+      return (await import('./format-ini.js')).parseDotenvFile(text, file);
   }
 }

@@ -17,7 +17,6 @@ import { safeMessage } from '../support/safe-message.js';
 import type { Hint, Source } from '../types.js';
 import { argvLayer, envLayer, type EnvMapping } from './env-layer.js';
 import { fileLayer, namesEnvironment, type FileEntry } from './file-layer.js';
-import { parseDotenv } from './format-ini.js';
 import { defaultsLayer, sourceLayer, type Layer, type LayerContext, type LayerReading } from './layer.js';
 import { mergeLayers, type MergeRule } from './merge.js';
 import { checkConfigOptions, checkMerge, checkSchema, LAYERED_KEYS, type ConfigSourceOptions, type LayeredOptions } from './options.js';
@@ -43,6 +42,8 @@ function environment(dotenv: string | undefined, watch: FileWatchOptions | false
   const env: Environment = {
     async read(signal) {
       const buffer = await readIfExists(absolute, dotenv, signal);
+      // Imported on first use, like every format: only a stack with a dotenv file pays for it.
+      const { parseDotenv } = await import('./format-ini.js');
       const vars: Record<string, string | undefined> = {};
       const dotenvOrigins = new Map<string, string>();
       for (const entry of buffer === undefined ? [] : parseDotenv(buffer.toString('utf8'), dotenv)) {

@@ -10,11 +10,13 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Hint, Source } from '../types.js';
+import { fingerprintPaths, listingState, type Fingerprint } from './fingerprint.js';
 import { watchForHints } from './hints.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { checkPath, resolveWatchOptions, type FileWatchOptions } from './options.js';
 import { resolveParser, type ParseOption } from './parse.js';
 import { asReadError } from './read-error.js';
-import { changedAtOrAfter, firstComponentBelow, nearestExistingDirectory, type WatchTarget } from './watch.js';
+import { changedAtOrAfter, firstComponentBelow, nearestExistingDirectory, symlinkChain, type WatchTarget } from './watch.js';
 
 /** Options of {@link directorySource}. `parse` applies to each key's file. */
 export type DirectorySourceOptions = FileWatchOptions;
@@ -24,6 +26,9 @@ export interface DirectorySource<Raw = Record<string, unknown>> extends Source<R
   readonly dir: string;
   watch(hint: (h: Hint) => void): () => Promise<void>;
 }
+
+/** The options {@link directorySource} accepts. */
+const KNOWN_KEYS: readonly string[] = ['debounceMs', 'maxWaitMs', 'polling', 'parse'];
 
 /** The kubelet's pointer to the live timestamped directory. */
 const DATA_LINK = '..data';
@@ -50,9 +55,16 @@ const SWAP_RETRIES = 3;
  */
 export function directorySource<Raw = Record<string, unknown>>(dir: string, options: DirectorySourceOptions = {}): DirectorySource<Raw> {
   checkPath(dir, 'directorySource');
+  if (typeof options === 'object' && options !== null) rejectUnknownKeys('directorySource', options, KNOWN_KEYS);
   const watchOptions = resolveWatchOptions(options, 'directorySource');
   const parseOption: ParseOption | undefined = options.parse;
   const absolute = resolve(dir);
+  let everRead = false;
+  /**
+   * A read failure; permanent (no retry) when unreadable, or missing before it was ever read (a
+   * wrong path at start). Missing later is a volume being remounted: transient.
+   */
+  const readError = (error: unknown, path: string): unknown => asReadError(error, path, undefined, { missingIsPermanent: !everRead });
 
   /** The directory holding the current keys: `..data`'s target when present, else `dir` itself. */
   const currentRoot = async (): Promise<{ root: string; swapped: boolean }> => {
@@ -62,16 +74,16 @@ export function directorySource<Raw = Record<string, unknown>>(dir: string, opti
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         await stat(absolute).catch((e: unknown) => {
-          throw asReadError(e, dir);
+          throw readError(e, dir);
         });
         return { root: absolute, swapped: false };
       }
-      throw asReadError(error, dir);
+      throw readError(error, dir);
     }
     try {
       return { root: await realpath(link), swapped: true };
     } catch (error) {
-      throw asReadError(error, join(dir, DATA_LINK));
+      throw readError(error, join(dir, DATA_LINK));
     }
   };
 
@@ -116,6 +128,18 @@ export function directorySource<Raw = Record<string, unknown>>(dir: string, opti
     return changedAtOrAfter(paths, since);
   };
 
+  /** The relevant names (keys and `..data`) and every hop from each to its real file. */
+  const fingerprint = async (previous: Fingerprint | undefined): Promise<Fingerprint> => {
+    let names: string[];
+    try {
+      names = (await readdir(absolute)).filter((entry) => entry === DATA_LINK || !entry.startsWith('.')).sort();
+    } catch (error) {
+      return [listingState(absolute, [`error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`])];
+    }
+    const chains = await Promise.all(names.map((name) => symlinkChain(join(absolute, name))));
+    return [listingState(absolute, names), ...(await fingerprintPaths(chains.flat(), previous))];
+  };
+
   return {
     dir,
     describe: () => `directory ${dir}`,
@@ -124,18 +148,20 @@ export function directorySource<Raw = Record<string, unknown>>(dir: string, opti
         signal?.throwIfAborted();
         const { root, swapped } = await currentRoot();
         try {
-          return (await readKeys(root, signal)) as Raw;
+          const keys = (await readKeys(root, signal)) as Raw;
+          everRead = true;
+          return keys;
         } catch (error) {
           // The kubelet removed the old timestamped directory while we read it: start over on
           // the new one rather than report a half-read.
           const code = (error as NodeJS.ErrnoException).code;
           if (swapped && code === 'ENOENT' && attempt < SWAP_RETRIES) continue;
-          throw asReadError(error, dir);
+          throw readError(error, dir);
         }
       }
     },
     watch(hint) {
-      return watchForHints({ detail: dir, plan, changedSince }, watchOptions, hint);
+      return watchForHints({ detail: dir, plan, changedSince, fingerprint }, watchOptions, hint);
     },
   };
 }

@@ -9,7 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Hint, Source } from '../types.js';
-import { watchForHints } from './hints.js';
+import { fingerprintPaths } from './fingerprint.js';
+import { watchForHints, type HintSource } from './hints.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { checkPath, resolveWatchOptions, type FileWatchOptions } from './options.js';
 import { resolveParser } from './parse.js';
 import { asReadError } from './read-error.js';
@@ -24,29 +26,17 @@ export interface FileSource<Raw = unknown> extends Source<Raw> {
   watch(hint: (h: Hint) => void): () => Promise<void>;
 }
 
+/** The options {@link fileSource} accepts. */
+const KNOWN_KEYS: readonly string[] = ['debounceMs', 'maxWaitMs', 'polling', 'parse'];
+
 /**
- * A source that reads one file and hints the unit whenever it may have changed.
- *
- * @param path the file; relative paths resolve against `process.cwd()` at creation.
- * @param options `parse` (default: JSON for `.json`, text otherwise), `debounceMs` (100),
- *   `maxWaitMs` (1000), `polling` (`false`, `true` or `{ intervalMs }`).
- *
- * @example
- * ```ts
- * import { reloadable } from 'reloadkit';
- * import { fileSource } from 'reloadkit/file';
- * const config = reloadable({ name: 'config', source: fileSource('config.json'), schema: ConfigSchema });
- * await config.start();
- * ```
+ * What the hint layer needs to watch one file: the directories to watch, the catch-up check, and
+ * the fingerprint of the symlink chain. Internal (tests drive it through `watchForHints`).
  */
-export function fileSource<Raw = unknown>(path: string, options: FileSourceOptions = {}): FileSource<Raw> {
-  checkPath(path, 'fileSource');
-  const watchOptions = resolveWatchOptions(options, 'fileSource');
-  const parse = resolveParser(options.parse, path);
+export function fileHintSource(path: string): HintSource {
   const absolute = resolve(path);
   const parent = dirname(absolute);
   const name = basename(absolute);
-
   /** Parent directory (or its nearest existing ancestor), plus the real file's directory. */
   const plan = async (): Promise<WatchTarget[]> => {
     const existing = await nearestExistingDirectory(parent);
@@ -83,6 +73,36 @@ export function fileSource<Raw = unknown>(path: string, options: FileSourceOptio
   /** The parent's ctime moves on any create, delete or rename in it; the chain covers the rest. */
   const changedSince = async (since: number): Promise<boolean> => changedAtOrAfter([parent, ...(await symlinkChain(absolute))], since);
 
+  /** Every hop from the path to the real file: a retargeted link or a `..data` swap moves one. */
+  const fingerprint = async (previous: Parameters<typeof fingerprintPaths>[1]) => fingerprintPaths(await symlinkChain(absolute), previous);
+
+  return { detail: path, plan, changedSince, fingerprint };
+}
+
+/**
+ * A source that reads one file and hints the unit whenever it may have changed.
+ *
+ * @param path the file; relative paths resolve against `process.cwd()` at creation.
+ * @param options `parse` (default: JSON for `.json`, text otherwise), `debounceMs` (100),
+ *   `maxWaitMs` (1000), `polling` (`false`, `true` or `{ intervalMs }`).
+ *
+ * @example
+ * ```ts
+ * import { reloadable } from 'reloadkit';
+ * import { fileSource } from 'reloadkit/file';
+ * const config = reloadable({ name: 'config', source: fileSource('config.json'), schema: ConfigSchema });
+ * await config.start();
+ * ```
+ */
+export function fileSource<Raw = unknown>(path: string, options: FileSourceOptions = {}): FileSource<Raw> {
+  checkPath(path, 'fileSource');
+  if (typeof options === 'object' && options !== null) rejectUnknownKeys('fileSource', options, KNOWN_KEYS);
+  const watchOptions = resolveWatchOptions(options, 'fileSource');
+  const parse = resolveParser(options.parse, path);
+  const absolute = resolve(path);
+  const hints = fileHintSource(path);
+  let everRead = false;
+
   return {
     path,
     describe: () => `file ${path}`,
@@ -92,13 +112,16 @@ export function fileSource<Raw = unknown>(path: string, options: FileSourceOptio
       try {
         buffer = await readFile(absolute, { signal });
       } catch (error) {
-        throw asReadError(error, path);
+        // Missing before it was ever read (a wrong path at start) or unreadable: retrying cannot
+        // help. Missing later is an editor or writer mid-save: transient.
+        throw asReadError(error, path, undefined, { missingIsPermanent: !everRead });
       }
+      everRead = true;
       signal?.throwIfAborted();
       return (await parse(buffer, path)) as Raw;
     },
     watch(hint) {
-      return watchForHints({ detail: path, plan, changedSince }, watchOptions, hint);
+      return watchForHints(hints, watchOptions, hint);
     },
   };
 }

@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import { abortable } from '../support/abortable.js';
 import { expectNonEmptyString, expectObject, expectOptionalFunction } from '../support/check-option.js';
 import { LoadError } from '../errors.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 
@@ -48,12 +49,16 @@ export interface RedisSourceOptions {
   keyspaceEvents?: 'require' | 'enable';
 }
 
+/** The options {@link redisSource} accepts. */
+const KNOWN_KEYS: readonly string[] = ['type', 'channel', 'parse', 'keyspaceEvents'];
+
 function checkOptions(client: unknown, key: unknown, options: unknown): void {
   if (typeof client !== 'object' || client === null || typeof (client as Redis).duplicate !== 'function' || typeof (client as Redis).get !== 'function') {
     throw new TypeError('redisSource: expected an ioredis client as the first argument');
   }
   expectNonEmptyString('redisSource', 'key', key);
   expectObject('redisSource', 'options', options);
+  rejectUnknownKeys('redisSource', options as object, KNOWN_KEYS);
   const { type, channel, parse, keyspaceEvents } = options as RedisSourceOptions;
   if (type !== undefined && type !== 'string' && type !== 'hash') {
     throw new TypeError(`redisSource: expected \`type\` to be 'string' or 'hash', got \`${String(type)}\``);
@@ -127,13 +132,24 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
     const missing = missingKeyspaceFlags(flags, type);
     if (missing === '') return;
     if (mode === 'enable') {
-      await client.config('SET', 'notify-keyspace-events', `${flags}${missing}`);
-      return;
+      try {
+        await client.config('SET', 'notify-keyspace-events', `${flags}${missing}`);
+        return;
+      } catch (error) {
+        if (!isServerRefusal(error)) throw error; // the connection failed: try again
+        // Redis answered no (CONFIG SET renamed or forbidden): asking again cannot help.
+        throw new LoadError(
+          `keyspace notifications are off for ${description} and the server refused CONFIG SET notify-keyspace-events ` +
+            `(enable "K${type === 'string' ? '$' : 'h'}g" in the server's configuration, or use a channel)`,
+          { source: description, cause: error, permanent: true },
+        );
+      }
     }
+    // Retrying cannot turn the flags on: fail at once with what to do.
     throw new LoadError(
       `keyspace notifications are off for ${description}: notify-keyspace-events is "${flags}", it needs "${missing}" ` +
         `(run CONFIG SET notify-keyspace-events K${type === 'string' ? '$' : 'h'}g, pass keyspaceEvents: 'enable', or use a channel)`,
-      { source: description },
+      { source: description, permanent: true },
     );
   };
 
@@ -165,7 +181,6 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
       const db = client.options.db ?? 0;
       const channel = options.channel ?? `__keyspace@${db}__:${key}`;
       const subscriber = client.duplicate();
-      let firstReady = true;
       let closed = false;
       watchers += 1;
       const fire = (detail: string) => {
@@ -175,30 +190,35 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
         // A keyspace message is the command name (`set`, `hset`, `del`...), never the value.
         if (received === channel) fire(useKeyspace ? message : 'published');
       });
-      let reconnects = 0;
+      let connections = 0;
+      /**
+       * Every time the subscriber connection is ready, the first time included: `start()` returns
+       * once the main client has read, while this connection may still be on its way, so its first
+       * ready can already be on a restarted server that forgot a CONFIG SET. Each time: check the
+       * flags again (and enable them), make sure the channel is subscribed, then hint a re-read
+       * (notifications sent while it was away are lost; Redis queues none).
+       */
       subscriber.on('ready', () => {
-        if (firstReady) {
-          firstReady = false;
-          return;
-        }
-        // Reconnected: notifications sent meanwhile are lost. Check the flags again (a restarted
-        // server forgot a CONFIG SET), make sure the channel is subscribed, then re-read.
         keyspaceCheck = undefined;
-        const round = ++reconnects;
-        void repairAfterReconnect(() => closed || round !== reconnects);
+        const round = ++connections;
+        void repair(round === 1 ? 'subscribed' : 'reconnected', () => closed || round !== connections);
       });
       /**
        * The repair must not depend on the unit's re-read succeeding: with notifications off
        * nothing would ever hint again. So the flags are checked (and enabled) here, retried with
        * backoff until they are (the main connection may still be reconnecting), before the
-       * re-read is hinted; and the channel is subscribed before that, so no change slips by.
+       * re-read is hinted; and the channel is subscribed before that, so no change slips by. A
+       * permanent failure (flags off and not ours to enable) is not retried: the re-read hinted
+       * reports it.
        */
-      const repairAfterReconnect = async (superseded: () => boolean) => {
+      const repair = async (detail: string, superseded: () => boolean) => {
         for (let attempt = 0; !superseded(); attempt++) {
           try {
-            await ensureKeyspace();
+            await ensureKeyspace().catch((error: unknown) => {
+              if (!(error instanceof LoadError && error.permanent)) throw error;
+            });
             await subscriber.subscribe(channel);
-            if (!superseded()) fire('reconnected');
+            if (!superseded()) fire(detail);
             return;
           } catch {
             await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
@@ -207,11 +227,6 @@ export function redisSource(client: Redis, key: string, options: RedisSourceOpti
       };
       // ioredis prints unhandled connection errors; the reconnect logic handles them.
       subscriber.on('error', () => undefined);
-      // Until the subscription is active a change could slip by unseen: re-read once it is.
-      subscriber
-        .subscribe(channel)
-        .then(() => fire('subscribed'))
-        .catch(() => undefined);
       return async () => {
         if (closed) return;
         closed = true;

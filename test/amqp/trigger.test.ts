@@ -1,13 +1,15 @@
 /**
  * amqpTrigger against a real RabbitMQ: a message reloads a unit; a poison message is
  * acknowledged and reported once (never redelivered, never a crash) and the next good message
- * still reloads; bad options are precise TypeErrors.
+ * still reloads; a named durable queue resumes where it stopped (messages published while no
+ * trigger consumed are delivered when it starts again); bad options are precise TypeErrors.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
 import { reloadable } from '../../src/index.js';
-import { amqpPublisher, amqpTrigger, publishChange } from '../../src/amqp/index.js';
+import { amqpPublisher, amqpTrigger, publishChange, publishInvalidation } from '../../src/amqp/index.js';
+import type { Hint } from '../../src/types.js';
 import { haveRabbitmq, startRabbitmq, type RunningRabbitmq } from '../helpers/rabbitmq.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -57,6 +59,68 @@ describe('amqpTrigger', { skip: available ? false : 'rabbitmq-server not install
       assert.equal(trigger.stats.connectionLosses, 0);
     } finally {
       await unit.close();
+    }
+  });
+
+  it('a named durable queue resumes where it stopped: what was published while no one consumed is delivered', async () => {
+    const hints: Hint[] = [];
+    const options = { exchange: 'config', routingKey: 'users.#', queue: 'users-cache.test' } as const;
+    const first = amqpTrigger(rabbit.url, options);
+    await first.start((h) => hints.push(h));
+    // start() returns after a bounded wait even when the broker is slow to answer (a loaded
+    // machine): the queue exists only once the trigger consumes.
+    await waitFor(() => first.connected, { message: 'first trigger consuming', timeoutMs: 60_000 });
+    const bus = amqpPublisher(channel, { exchange: 'config', routingKey: 'users.profile' });
+    await publishInvalidation(bus, { keys: ['user:1'] });
+    await waitFor(() => hints.length === 1, { message: 'first invalidation' });
+    await first.stop();
+
+    await publishInvalidation(bus, { keys: ['user:2'] });
+    await publishInvalidation(bus, { prefix: 'org:' });
+    const second = amqpTrigger(rabbit.url, options);
+    await second.start((h) => hints.push(h));
+    try {
+      await waitFor(() => second.connected, { message: 'second trigger consuming', timeoutMs: 60_000 });
+      await waitFor(() => hints.length === 3, { message: 'both messages published while away delivered' });
+      assert.deepEqual(hints[1]!.keys, ['user:2']);
+      assert.equal(hints[2]!.prefix, 'org:');
+      assert.ok(hints.every((h) => h.gap === undefined), 'a durable queue has no gap to report');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('a message acknowledged just before stop() is not handed to the next consumer of the durable queue', async () => {
+    // stop() right inside the hint, i.e. right after the ack: the ack must reach the broker
+    // before the connection closes, or the broker requeues the message for the next consumer.
+    const options = { exchange: 'config', routingKey: 'orders.#', queue: 'orders-cache.test' } as const;
+    const bus = amqpPublisher(channel, { exchange: 'config', routingKey: 'orders.created' });
+    for (let round = 0; round < 5; round++) {
+      const firstHints: Hint[] = [];
+      let stopped: Promise<void> | undefined;
+      const first = amqpTrigger(rabbit.url, options);
+      await first.start((h) => {
+        firstHints.push(h);
+        stopped ??= Promise.resolve(first.stop());
+      });
+      await waitFor(() => first.connected, { message: 'first trigger consuming', timeoutMs: 60_000 });
+      await publishInvalidation(bus, { keys: [`order:${round}`] });
+      await waitFor(() => stopped !== undefined, { message: 'first invalidation' });
+      await stopped;
+
+      const secondHints: Hint[] = [];
+      const second = amqpTrigger(rabbit.url, options);
+      await second.start((h) => secondHints.push(h));
+      try {
+        await waitFor(() => second.connected, { message: 'second trigger consuming', timeoutMs: 60_000 });
+        await publishInvalidation(bus, { keys: ['marker'] });
+        await waitFor(() => secondHints.some((h) => h.keys?.[0] === 'marker'), { message: 'the marker delivered' });
+        // The queue is FIFO: a requeued message would have come before the marker.
+        assert.deepEqual(secondHints.map((h) => h.keys), [['marker']], `round ${round}: the acknowledged message came again`);
+        assert.deepEqual(firstHints.map((h) => h.keys), [[`order:${round}`]]);
+      } finally {
+        await second.stop();
+      }
     }
   });
 

@@ -167,7 +167,7 @@ test('Kubernetes ..data swap with directorySource: several keys change together,
   for (const c of u.commits) assert.equal(new Set([c['db.json'].v, c['cache.json'].v, Number(c.MODE.slice(1))]).size, 1);
 });
 
-test('a burst of 100 writes in ~50 ms gives one or two commits, the last content winning', async (t) => {
+test('a burst of 100 writes in ~50 ms gives one or two commits (one more per maxWaitMs a slow burst takes), the last content winning', async (t) => {
   const { file } = await versionedFile(t, 0);
   const u = await startUnit(fileSource(file, { debounceMs: 100 }), Versioned, t);
   const started = performance.now();
@@ -176,9 +176,14 @@ test('a burst of 100 writes in ~50 ms gives one or two commits, the last content
     // Spread the writes over ~50 ms.
     if (i % 10 === 0) await sleep(Math.max(0, started + i / 2 - performance.now()));
   }
+  // On a loaded machine the burst takes longer than planned; maxWaitMs (1000 ms by default) then
+  // flushes once per started second of it, as it must, plus the catch-up hint of a watcher that
+  // became ready late. The count is bounded by what the burst really took.
+  const burstMs = performance.now() - started;
+  const bound = burstMs < 1000 ? 2 : 2 + Math.ceil(burstMs / 1000);
   await waitFor(() => u.unit.get().v === 100, { message: 'v100' });
   await sleep(2 * 100 + 300);
-  assert.ok(u.commits.length >= 1 && u.commits.length <= 2, `1 or 2 commits, got ${u.commits.length}`);
+  assert.ok(u.commits.length >= 1 && u.commits.length <= bound, `1 to ${bound} commits for a ${Math.round(burstMs)} ms burst, got ${u.commits.length}`);
   assert.deepEqual(u.commits.at(-1), { v: 100 });
   assert.equal(u.unit.get().v, 100);
 });

@@ -13,9 +13,32 @@ import { reloadable } from '../../src/index.js';
 import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { startProxy } from '../etcd/support.js';
+import { startHeldProxy } from './held-proxy.js';
+import type { Source } from '../../src/types.js';
 
 const available = haveBinary('redis-server');
 const Config = z.object({ port: z.number().int() });
+
+/**
+ * `source` with its reads counted: how many attempts the retry loop made. It still watches (the
+ * keyspace check applies to watching sources) but its hints are dropped, so no read comes from one.
+ */
+function counted<T>(source: Source<T>): { source: Source<T>; readonly reads: number } {
+  let reads = 0;
+  return {
+    source: {
+      describe: source.describe,
+      read: (ctx) => {
+        reads++;
+        return source.read(ctx);
+      },
+      watch: () => source.watch!(() => undefined),
+    },
+    get reads() {
+      return reads;
+    },
+  };
+}
 
 /** A client that reconnects every 100 ms (tests kill the server). */
 function testClient(url: string): Redis {
@@ -174,5 +197,110 @@ describe('redisSource units', { skip: available ? false : 'redis-server not inst
       viaProxy.disconnect();
       await proxy.close();
     }
+  });
+
+  it("with keyspaceEvents: 'enable', turns notifications back on after a restarted server forgot them", async () => {
+    const plain = await startRedis();
+    const plainClient = testClient(plain.url);
+    const plainWriter = testClient(plain.url);
+    try {
+      await plainWriter.set('k', JSON.stringify({ port: 1 }));
+      const unit = reloadable({ name: 'enabling', source: redisSource(plainClient, 'k', { keyspaceEvents: 'enable' }), schema: Config, retry: false });
+      try {
+        await unit.start();
+        await plain.kill();
+        await plain.restart(); // empty, and notify-keyspace-events back to ""
+        await waitFor(async () => {
+          const [, flags] = (await plainWriter.config('GET', 'notify-keyspace-events')) as string[];
+          return missingKeyspaceFlags(flags ?? '', 'string') === '';
+        }, { message: 'flags enabled again after reconnect', timeoutMs: 20_000, intervalMs: 100 });
+        await plainWriter.set('k', JSON.stringify({ port: 8 }));
+        await waitFor(() => unit.get().port === 8, { message: 'change committed after the restart', timeoutMs: 20_000 });
+      } finally {
+        await unit.close();
+      }
+    } finally {
+      plainClient.disconnect();
+      plainWriter.disconnect();
+      await plain.stop();
+    }
+  });
+  it("with keyspaceEvents: 'enable', enables notifications on a server restarted before the subscriber's first connect", async () => {
+    // start() returns once the main connection has read; the subscriber connection is still on
+    // its way. Hold it until the server has restarted (forgetting the flags the read enabled):
+    // its first ready is on the new server, and must check the flags all the same.
+    const plain = await startRedis();
+    const gate = await startHeldProxy(plain.port);
+    const viaGate = testClient(`redis://127.0.0.1:${gate.port}`);
+    const plainWriter = testClient(plain.url);
+    try {
+      await plainWriter.set('k', JSON.stringify({ port: 1 }));
+      await viaGate.ping();
+      gate.hold();
+      const unit = reloadable({ name: 'held', source: redisSource(viaGate, 'k', { keyspaceEvents: 'enable' }), schema: Config, retry: false });
+      try {
+        await unit.start();
+        await waitFor(() => gate.waiting >= 1, { message: 'subscriber connection held' });
+        await plain.kill();
+        await plain.restart(); // empty, and notify-keyspace-events back to ""
+        gate.release();
+        await waitFor(async () => {
+          const [, flags] = (await plainWriter.config('GET', 'notify-keyspace-events')) as string[];
+          return missingKeyspaceFlags(flags ?? '', 'string') === '';
+        }, { message: 'flags enabled on the first connect of the subscriber', timeoutMs: 20_000, intervalMs: 100 });
+        await plainWriter.set('k', JSON.stringify({ port: 8 }));
+        await waitFor(() => unit.get().port === 8, { message: 'change committed after the restart', timeoutMs: 20_000 });
+      } finally {
+        await unit.close();
+      }
+    } finally {
+      viaGate.disconnect();
+      plainWriter.disconnect();
+      await gate.close();
+      await plain.stop();
+    }
+  });
+
+  it('does not retry what cannot fix itself (flags off, CONFIG SET refused); retries a missing key', async () => {
+    const plain = await startRedis();
+    const admin = testClient(plain.url);
+    // A user that may read the configuration but not change it (managed Redis often looks so).
+    await admin.call('ACL', 'SETUSER', 'reader', 'on', 'nopass', '~*', '&*', '+@all', '-config|set');
+    const limited = new Redis(plain.url, { username: 'reader', retryStrategy: () => 100, maxRetriesPerRequest: 2 });
+    limited.on('error', () => undefined);
+    const retry = { retries: 3, minTimeout: 10 };
+    try {
+      await admin.set('k', JSON.stringify({ port: 1 }));
+
+      const off = counted(redisSource(admin, 'k'));
+      const strict = reloadable({ name: 'strict', source: off.source, schema: Config, retry });
+      const offError = await strict.start().then(() => undefined, (error: unknown) => error);
+      await strict.close();
+      assert.match(String(offError), /keyspace notifications are off/);
+      assert.equal(off.reads, 1, 'flags off: one attempt, no retry');
+
+      const refused = counted(redisSource(limited, 'k', { keyspaceEvents: 'enable' }));
+      const enabling = reloadable({ name: 'refused', source: refused.source, schema: Config, retry });
+      const refusedError = await enabling.start().then(() => undefined, (error: unknown) => error);
+      await enabling.close();
+      assert.match(String(refusedError), /refused CONFIG SET/);
+      assert.equal(refused.reads, 1, 'CONFIG SET refused: one attempt, no retry');
+
+      // A missing key may be written any moment: transient, retried.
+      await admin.config('SET', 'notify-keyspace-events', 'K$g');
+      const missing = counted(redisSource(admin, 'absent'));
+      const waiting = reloadable({ name: 'absent', source: missing.source, schema: Config, retry });
+      await assert.rejects(waiting.start(), /does not exist/);
+      await waiting.close();
+      assert.equal(missing.reads, 4, 'a missing key: the first attempt and 3 retries');
+    } finally {
+      admin.disconnect();
+      limited.disconnect();
+      await plain.stop();
+    }
+  });
+
+  it('rejects an unknown option, naming the closest one', () => {
+    assert.throws(() => redisSource(client, 'k', { chanel: 'c' } as never), /redisSource: unknown option `chanel`; did you mean `channel`\?/);
   });
 });

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { publishInvalidation, redisChannelTrigger, redisPublisher, redisStreamTrigger } from '../../src/redis/index.js';
 import type { Hint } from '../../src/types.js';
+import { invalidationTrigger, reloadableCache } from '../../src/cache/index.js';
 import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -110,6 +111,35 @@ describe('Redis message triggers', { skip: available ? false : 'redis-server not
       await trigger.stop();
       viaProxy.disconnect();
       await proxy.close();
+    }
+  });
+
+  it('the docs/cache.md example: a cache invalidated over redisChannelTrigger by publishInvalidation', async () => {
+    const loads = new Map<string, number>();
+    let version = 1;
+    const products = reloadableCache({
+      name: 'products',
+      load: (key: string) => {
+        loads.set(key, (loads.get(key) ?? 0) + 1);
+        return `${key}@v${version}`;
+      },
+      invalidateOn: [invalidationTrigger({ from: redisChannelTrigger(client, 'catalog-changes'), mode: 'refresh' })],
+    });
+    await products.start();
+    try {
+      assert.equal(await products.get('product:42'), 'product:42@v1');
+      assert.equal(await products.get('product:7'), 'product:7@v1');
+      version = 2;
+      const bus = redisPublisher(client, { channel: 'catalog-changes', id: 'catalog-api' });
+      await publishInvalidation(bus, { keys: ['product:42'] });
+      await waitFor(async () => (await products.get('product:42')) === 'product:42@v2', { message: 'product:42 refreshed' });
+      assert.equal(await products.get('product:7'), 'product:7@v1', 'a key not named stays');
+      assert.equal(loads.get('product:42'), 2);
+      assert.equal(loads.get('product:7'), 1);
+      await publishInvalidation(bus, { prefix: 'product:' });
+      await waitFor(async () => (await products.get('product:7')) === 'product:7@v2', { message: 'the prefix refreshed' });
+    } finally {
+      await products.close();
     }
   });
 
