@@ -25,6 +25,12 @@ const reporter = etcdFleetReporter(registry, client, { prefix, instanceId, ttl: 
 await reporter.start();
 process.stdout.write('ready\n');
 
+// `cpu <µs>`: this process's CPU time so far (user + system), so the bench can report CPU per event.
+process.on('SIGUSR2', () => {
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`cpu ${user + system}\n`);
+});
+
 process.once('SIGTERM', () => {
   void (async () => {
     await reporter.close();
