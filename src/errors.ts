@@ -62,7 +62,9 @@ export type ErrorCode =
   // ── operator workflow: refusals, pause, prepared candidates ──
   | 'RELOADKIT_REFUSED'
   | 'RELOADKIT_PAUSED'
-  | 'RELOADKIT_PREPARE_EXPIRED';
+  | 'RELOADKIT_PREPARE_EXPIRED'
+  // ── fleet rollouts ──
+  | 'RELOADKIT_ROLLOUT_LOCKED';
 
 
 /** Where an error happened, for the message prefix. */
@@ -411,5 +413,20 @@ export class PausedError extends ReloadkitError {
 export class PrepareExpiredError extends ReloadkitError {
   constructor(message: string, ctx: ErrorContext = {}) {
     super('RELOADKIT_PREPARE_EXPIRED', message, ctx);
+  }
+}
+
+/**
+ * A fleet rollout could not start (or resume) because another rollout of the same fleet and unit
+ * holds the lock (one rollout per fleet+unit at a time). `holder` is that rollout's id.
+ *
+ * @example
+ * ```ts
+ * throw new RolloutLockedError('config-m1x2-ab12');
+ * ```
+ */
+export class RolloutLockedError extends ReloadkitError {
+  constructor(readonly holder: string | null) {
+    super('RELOADKIT_ROLLOUT_LOCKED', `another rollout (${holder ?? 'unknown'}) holds the lock of this fleet and unit; wait for it, abort it, or resume it`, { permanent: true });
   }
 }
