@@ -177,7 +177,7 @@ describe('fleet controller decisions: property over interleavings', () => {
             else if (e.kind === 'tick') now += e.ms;
             else if (e.kind === 'gate') gate = e.fail ? 'fail' : 'pass';
             const before = r;
-            const next = e.kind === 'control' ? control(r, e.action, 'op', now) : decide(r, { now, eligible: new Set(alive), verdicts: { ...verdicts }, gate: r.phase === 'bake' ? gate : 'unknown' });
+            const next: ReturnType<typeof decide> = e.kind === 'control' ? control(r, e.action, 'op', now) : decide(r, { now, eligible: new Set(alive), verdicts: { ...verdicts }, gate: r.phase === 'bake' ? gate : 'unknown' });
             r = next.record;
             // History only grows; instances are never dropped; a commit decision is never unmade.
             assert.deepEqual(r.decisions.slice(0, before.decisions.length), before.decisions);
