@@ -6,7 +6,6 @@
  */
 import type { Reloadable } from '../types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any value and resource type
 type AnyUnit = Reloadable<any, any>;
 
 export type FleetUnit = Pick<AnyUnit, 'name' | 'status' | 'on' | 'off' | 'prepare' | 'reload'> &
