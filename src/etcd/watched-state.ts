@@ -90,9 +90,8 @@ export class WatchedState {
     }
     const epoch = hub?.connection;
     const covered = hub !== undefined && epoch !== undefined && hub.covers(epoch, revision);
-    const current = this.#hub !== undefined && this.#revision !== undefined && this.#hub.covers(this.#epoch, this.#revision);
-    // A covered view newer than this read (another read, or changes applied meanwhile) stays.
-    if (current && this.#revision! > revision) return read;
+    // A view newer than this read (a later read finished first, or changes applied meanwhile) stays.
+    if (this.#entries && this.#revision !== undefined && this.#revision > revision) return read;
     this.#entries = new Map(read);
     this.#revision = revision;
     this.#sorted = true;
