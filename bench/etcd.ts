@@ -64,8 +64,8 @@ interface Worker {
   exited: Promise<void>;
 }
 
-function spawnWorker(url: string, id: string): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, KEY, PREFIX, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnWorker(url: string, id: string, reporter = true): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, KEY, PREFIX, id, ...(reporter ? [] : ['no-reporter'])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const commits = new Map<number, number>();
   const cpu: number[] = [];
   let markReady!: () => void;
@@ -200,8 +200,8 @@ function cpuPerPut(before: number[], after: number[], puts: number): number {
   return Math.round(percentile(perPut, 50) * 100) / 100;
 }
 
-async function startFleet(url: string, size: number): Promise<Worker[]> {
-  const workers = Array.from({ length: size }, (_, i) => spawnWorker(url, `w${i + 1}`));
+async function startFleet(url: string, size: number, reporter = true): Promise<Worker[]> {
+  const workers = Array.from({ length: size }, (_, i) => spawnWorker(url, `w${i + 1}`, reporter));
   await Promise.all(workers.map((w) => w.ready));
   return workers;
 }
@@ -247,6 +247,18 @@ try {
   console.log(`${FLEET_SIZE} workers fleet table converged:  p50 ${conv.p50} ms  max ${conv.max} ms  (n=${conv.n}/${CONVERGENCE_ROUNDS})`);
   await stopFleet(fleet);
 
+  // The same 20 workers without the fleet reporter: what the source and the unit cost alone.
+  const bare = await startFleet(etcd.url, FLEET_SIZE, false);
+  await putToCommit(client, bare, 3); // warm-up
+  const bareLoad = { before: loadavg()[0]!, after: Number.NaN };
+  const bareCpuBefore = await workerCpu(bare);
+  const bareRun = await putToCommit(client, bare, PUTS_FLEET);
+  const bareCpu = cpuPerPut(bareCpuBefore, await workerCpu(bare), PUTS_FLEET);
+  bareLoad.after = loadavg()[0]!;
+  const bareStats = summarize(bareRun.samples);
+  await stopFleet(bare);
+  console.log(`${FLEET_SIZE} workers without the reporter:  p50 ${bareStats.p50} ms  p99 ${bareStats.p99} ms  max ${bareStats.max} ms  (n=${bareStats.n}, missed ${bareRun.missed}; median worker CPU ${bareCpu} ms per put; load average ${bareLoad.before.toFixed(2)} → ${bareLoad.after.toFixed(2)})`);
+
   const ratio = (x: number) => Math.round((x / base.p50) * 10) / 10;
   console.log(`ratios against the bare watch p50: 1 worker p50 ×${ratio(oneStats.p50)}, ${FLEET_SIZE} workers p50 ×${ratio(fleetStats.p50)}, p99 ×${ratio(fleetStats.p99)}`);
   const meets = oneStats.p99 <= TARGET_P99_MS && fleetStats.p99 <= TARGET_P99_MS;
@@ -268,6 +280,13 @@ try {
       startupMs: fleetStartupMs,
       cpuMsPerPut: { what: 'median worker CPU (user + system) per put', median: fleetCpu },
       loadAverage1m: fleetLoad,
+    },
+    fleetWithoutReporter: {
+      what: `put-to-commit ms, ${FLEET_SIZE} worker processes running the unit alone (no fleet reporter)`,
+      ...bareStats,
+      missed: bareRun.missed,
+      cpuMsPerPut: { what: 'median worker CPU (user + system) per put', median: bareCpu },
+      loadAverage1m: bareLoad,
     },
     convergence: { what: `put to fleet table (etcd) showing all ${FLEET_SIZE} instances on the new hash, ms`, ...conv, rounds: CONVERGENCE_ROUNDS },
     ratios: { oneWorkerP50: ratio(oneStats.p50), fleetP50: ratio(fleetStats.p50), fleetP99: ratio(fleetStats.p99) },
