@@ -1,13 +1,14 @@
 /**
  * The `reloadkit fleet …` and `reloadkit rollout …` commands, as functions the `reloadkit` binary
  * dispatches to: `(argv, io) => Promise<exitCode>` (0 done, 1 rejected / rolled back / aborted /
- * members missing, 2 usage or connection error). etcd is `--etcd <url>` or `RELOADKIT_ETCD`
+ * members missing, 2 usage or connection error). etcd is `--etcd <url>` or `ETCDCTL_ENDPOINTS`
  * (default http://127.0.0.1:2379); `--json` prints JSON (the default when stdout is not a TTY).
  *
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import { Etcd3, type Namespace } from 'etcd3';
+import { UsageError as Usage } from '../errors.js';
 import { parseSteps } from './cohort.js';
 import { fleetCommand, type FleetAction } from './command.js';
 import type { RolloutProgress } from './controller.js';
@@ -32,9 +33,8 @@ export const FLEET_USAGE = `usage:
                           [--selector k=v] [--key /etcd/key] [--max-rejections N] [--error-rate 0.05]
                           [--actor who] [--reason why] [--json]
   reloadkit rollout <status|pause|resume|abort> <id> [--actor who] [--json]
-options: --etcd <url> (or RELOADKIT_ETCD; default http://127.0.0.1:2379)`;
+options: --etcd <url> (or ETCDCTL_ENDPOINTS; default http://127.0.0.1:2379)`;
 
-class Usage extends Error {}
 
 interface Parsed {
   positional: string[];
@@ -81,7 +81,7 @@ const need = (p: Parsed, name: string): string => {
 };
 
 async function withClient(p: Parsed, io: FleetCliIo, run: (client: Namespace, json: boolean) => Promise<number>): Promise<number> {
-  const url = str(p, 'etcd') ?? io.env.RELOADKIT_ETCD ?? 'http://127.0.0.1:2379';
+  const url = str(p, 'etcd') ?? io.env.ETCDCTL_ENDPOINTS?.split(',')[0] ?? 'http://127.0.0.1:2379';
   const client = io.connect ? io.connect(url) : new Etcd3({ hosts: url, dialTimeout: 3000 });
   try {
     return await run(client, p.flags.get('json') === true || io.isTTY !== true);

@@ -27,16 +27,24 @@ describe('fleet: rollout-reject', { skip: available ? false : 'etcd not installe
     });
     const final = await handle.done;
     assert.equal(final.state, 'rejected');
-    const rejected = Object.entries(final.instances).filter(([, e]) => e.verdict === 'rejected').map(([id, e]) => ({ id, stage: e.stage, code: e.code }));
-    assert.deepEqual(rejected.sort((a, b) => a.id.localeCompare(b.id)), [
+    // The controller ends the rollout at the first rejection past maxRejections; every zone=b
+    // member's own verdict names its stage and code, and the record names the ones it saw.
+    const verdicts = await waitFor(async () => {
+      const all = Object.values(await env.client.getAll().prefix(fleetKeys(fleet).verdicts(final.id)).strings()).map((t) => JSON.parse(t) as { instance: string; verdict: string; stage?: string; code?: string });
+      const rejections = all.filter((v) => v.verdict === 'rejected');
+      return rejections.length === 2 ? rejections : undefined;
+    }, { message: 'both zone=b members reported their rejection' });
+    assert.deepEqual(verdicts.map((v) => ({ id: v.instance, stage: v.stage, code: v.code })).sort((a, b) => a.id.localeCompare(b.id)), [
       { id: 'zoneb-m1', stage: 'health', code: 'RELOADKIT_HEALTH' },
       { id: 'zoneb-m4', stage: 'health', code: 'RELOADKIT_HEALTH' },
     ]);
-    assert.deepEqual(final.decisions.at(-1)!.instances?.sort(), ['zoneb-m1', 'zoneb-m4']);
+    const named = final.decisions.at(-1)!.instances ?? [];
+    assert.ok(named.length >= 1 && named.every((id) => id === 'zoneb-m1' || id === 'zoneb-m4'), `the reject decision names zone=b members: ${named.join(', ')}`);
+    for (const id of named) assert.deepEqual([final.instances[id]!.stage, final.instances[id]!.code], ['health', 'RELOADKIT_HEALTH']);
     for (const m of members) {
       await waitFor(() => counts(m, 'v2').created === counts(m, 'v2').disposed, { message: `${m.id} disposed its prepared v2` });
       assert.deepEqual(served(m), ['v1'], `${m.id} never served v2`);
-      assert.equal(counts(m, 'v2').created, 1, `${m.id} prepared v2 once`);
+      assert.ok(counts(m, 'v2').created <= 1, `${m.id} prepared v2 at most once`);
     }
     assert.equal(await env.client.get(fleetKeys(fleet).canonical('config')).string().then((t) => JSON.parse(t!).tag), 'v1', 'the canonical key is untouched');
   });
