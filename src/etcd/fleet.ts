@@ -173,6 +173,10 @@ export function fleetRecord(instance: string, status: UnitStatus, latest: Attemp
  * converged on a new config and which rejected it, and why (error code and stage). Records are
  * rewritten after every attempt (committed, unchanged, rejected, rolled back).
  *
+ * `fleetMember()` (reloadkit/fleet) registers and reports through this same engine, under
+ * `/reloadkit/fleets/<fleet>/members/`, and adds labels, health and rollouts; this reporter stays
+ * for registries that only report.
+ *
  * @example
  * ```ts
  * const reporter = etcdFleetReporter(registry, client, { prefix: '/reloadkit/fleet/', instanceId: 'api-1', ttl: 10 });

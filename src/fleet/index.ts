@@ -26,5 +26,7 @@ export { matchesSelector, parseSelector } from './record.js';
 export type { RolloutRecord, RolloutState, RolloutPhase, RolloutInstance, RolloutDecision, Verdict, VerdictKind, MemberHealth } from './record.js';
 export type { GateSnapshot, GateInstance, Gate } from './gate.js';
 export { fleetKeys } from './keys.js';
+export { fleetCli, rolloutCli, parseDuration, FLEET_USAGE } from './cli.js';
+export type { FleetCliIo } from './cli.js';
 export { ctlWatchCount } from './watch.js';
 export { RolloutLockedError } from '../errors.js';

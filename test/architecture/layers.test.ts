@@ -129,7 +129,8 @@ describe('architecture: layers of src/', () => {
       ['src/config/source.ts', 'src/file/parse.ts', true],
       ['src/file/parse.ts', 'src/config/source.ts', false],
       ['src/zookeeper/source.ts', 'src/amqp/trigger.ts', false],
-      ['src/fleet/rollout.ts', 'src/etcd/hub.ts', false],
+      ['src/fleet/rollout.ts', 'src/redis/source.ts', false],
+      ['src/fleet/host.ts', 'src/etcd/fleet.ts', true], // the declared edge fleet -> etcd
       ['src/errors.ts', 'src/types.ts', true],
       ['src/types.ts', 'src/core/internal.ts', false],
       ['src/index.ts', 'src/cache/index.ts', true],

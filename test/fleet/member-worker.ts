@@ -61,9 +61,8 @@ const unit = reloadable({
 });
 const serve = ({ current }: { current: { hash: string; value: Config } }) => log(`serve ${current.hash} ${current.value.tag}`);
 unit.on('committed', serve);
-unit.on('rolled-back', () => log(`serve ${unit.current!.hash} ${unit.current!.value.tag}`));
-await unit.start();
-log(`serve ${unit.current!.hash} ${unit.current!.value.tag}`);
+// A rollback commits too: its `committed` event logs it.
+await unit.start(); // its first commit is logged by the `committed` listener
 const member = fleetMember(unit, { client, fleet, instance, labels, leaseTtlS: Number(process.env.LEASE_TTL_S ?? 3), prepareHoldMs: Number(process.env.PREPARE_HOLD_MS ?? 60_000) });
 await member.ready;
 log('ready');
