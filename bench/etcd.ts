@@ -14,7 +14,9 @@
  * the new hash. The bench process never polls: it waits on worker lines and watch events. Every worker runs the fleet reporter (one
  * lease-bound put per commit), as a real fleet would. The machine's 1-minute load average is
  * recorded with the figures: on a shared 2-core machine, other processes' load dominates the
- * 20-worker tail.
+ * 20-worker tail. So is each worker's CPU time per put (user + system, read from the worker
+ * between the measured puts): on 2 cores, 20 workers × that CPU is what a put's last commit
+ * queues behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -56,13 +58,16 @@ function summarize(samples: number[]) {
 interface Worker {
   child: ChildProcess;
   commits: Map<number, number>;
+  /** CPU µs (user + system) reported by the worker, in order. */
+  cpu: number[];
   ready: Promise<void>;
   exited: Promise<void>;
 }
 
-function spawnWorker(url: string, id: string): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, KEY, PREFIX, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnWorker(url: string, id: string, reporter = true): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, KEY, PREFIX, id, ...(reporter ? [] : ['no-reporter'])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const commits = new Map<number, number>();
+  const cpu: number[] = [];
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -71,10 +76,13 @@ function spawnWorker(url: string, id: string): Worker {
     if (tag === 'c') {
       commits.set(Number(seq), Number(at));
       wake();
+    } else if (tag === 'cpu') {
+      cpu.push(Number(seq));
+      wake();
     }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, commits, ready, exited };
+  return { child, commits, cpu, ready, exited };
 }
 
 /** Woken by every worker line, watch event and fleet update: checks run then, not on a timer. */
@@ -178,8 +186,22 @@ async function convergence(client: Etcd3, size: number, rounds: number): Promise
   return samples;
 }
 
-async function startFleet(url: string, size: number): Promise<Worker[]> {
-  const workers = Array.from({ length: size }, (_, i) => spawnWorker(url, `w${i + 1}`));
+/** Each worker's CPU time so far (µs), asked with SIGUSR2. */
+async function workerCpu(workers: Worker[]): Promise<number[]> {
+  const counts = workers.map((w) => w.cpu.length);
+  for (const w of workers) w.child.kill('SIGUSR2');
+  await waitUntil(() => workers.every((w, i) => w.cpu.length > counts[i]!), MISS_AFTER_MS);
+  return workers.map((w) => w.cpu.at(-1) ?? Number.NaN);
+}
+
+/** Median CPU ms per put across `workers`, between two `workerCpu` readings. */
+function cpuPerPut(before: number[], after: number[], puts: number): number {
+  const perPut = after.map((a, i) => (a - before[i]!) / puts / 1000).sort((a, b) => a - b);
+  return Math.round(percentile(perPut, 50) * 100) / 100;
+}
+
+async function startFleet(url: string, size: number, reporter = true): Promise<Worker[]> {
+  const workers = Array.from({ length: size }, (_, i) => spawnWorker(url, `w${i + 1}`, reporter));
   await Promise.all(workers.map((w) => w.ready));
   return workers;
 }
@@ -203,21 +225,39 @@ try {
 
   const one = await startFleet(etcd.url, 1);
   await putToCommit(client, one, 5); // warm-up
+  const oneCpuBefore = await workerCpu(one);
   const oneRun = await putToCommit(client, one, PUTS_ONE);
+  const oneCpu = cpuPerPut(oneCpuBefore, await workerCpu(one), PUTS_ONE);
   const oneStats = summarize(oneRun.samples);
   await stopFleet(one);
-  console.log(`1 worker   put-to-commit:  p50 ${oneStats.p50} ms  p99 ${oneStats.p99} ms  max ${oneStats.max} ms  (n=${oneStats.n}, missed ${oneRun.missed})`);
+  console.log(`1 worker   put-to-commit:  p50 ${oneStats.p50} ms  p99 ${oneStats.p99} ms  max ${oneStats.max} ms  (n=${oneStats.n}, missed ${oneRun.missed}; worker CPU ${oneCpu} ms per put)`);
 
   const fleetStarted = now();
   const fleet = await startFleet(etcd.url, FLEET_SIZE);
   const fleetStartupMs = Math.round(now() - fleetStarted);
   await putToCommit(client, fleet, 3); // warm-up
+  const fleetLoad = { before: loadavg()[0]!, after: Number.NaN };
+  const fleetCpuBefore = await workerCpu(fleet);
   const fleetRun = await putToCommit(client, fleet, PUTS_FLEET);
+  const fleetCpu = cpuPerPut(fleetCpuBefore, await workerCpu(fleet), PUTS_FLEET);
+  fleetLoad.after = loadavg()[0]!;
   const fleetStats = summarize(fleetRun.samples);
-  console.log(`${FLEET_SIZE} workers put-to-commit:  p50 ${fleetStats.p50} ms  p99 ${fleetStats.p99} ms  max ${fleetStats.max} ms  (n=${fleetStats.n}, missed ${fleetRun.missed})`);
+  console.log(`${FLEET_SIZE} workers put-to-commit:  p50 ${fleetStats.p50} ms  p99 ${fleetStats.p99} ms  max ${fleetStats.max} ms  (n=${fleetStats.n}, missed ${fleetRun.missed}; median worker CPU ${fleetCpu} ms per put; load average ${fleetLoad.before.toFixed(2)} → ${fleetLoad.after.toFixed(2)})`);
   const conv = summarize(await convergence(client, FLEET_SIZE, CONVERGENCE_ROUNDS));
   console.log(`${FLEET_SIZE} workers fleet table converged:  p50 ${conv.p50} ms  max ${conv.max} ms  (n=${conv.n}/${CONVERGENCE_ROUNDS})`);
   await stopFleet(fleet);
+
+  // The same 20 workers without the fleet reporter: what the source and the unit cost alone.
+  const bare = await startFleet(etcd.url, FLEET_SIZE, false);
+  await putToCommit(client, bare, 3); // warm-up
+  const bareLoad = { before: loadavg()[0]!, after: Number.NaN };
+  const bareCpuBefore = await workerCpu(bare);
+  const bareRun = await putToCommit(client, bare, PUTS_FLEET);
+  const bareCpu = cpuPerPut(bareCpuBefore, await workerCpu(bare), PUTS_FLEET);
+  bareLoad.after = loadavg()[0]!;
+  const bareStats = summarize(bareRun.samples);
+  await stopFleet(bare);
+  console.log(`${FLEET_SIZE} workers without the reporter:  p50 ${bareStats.p50} ms  p99 ${bareStats.p99} ms  max ${bareStats.max} ms  (n=${bareStats.n}, missed ${bareRun.missed}; median worker CPU ${bareCpu} ms per put; load average ${bareLoad.before.toFixed(2)} → ${bareLoad.after.toFixed(2)})`);
 
   const ratio = (x: number) => Math.round((x / base.p50) * 10) / 10;
   console.log(`ratios against the bare watch p50: 1 worker p50 ×${ratio(oneStats.p50)}, ${FLEET_SIZE} workers p50 ×${ratio(fleetStats.p50)}, p99 ×${ratio(fleetStats.p99)}`);
@@ -231,8 +271,23 @@ try {
     command: `node --import tsx bench/etcd.ts${FULL ? ' --full' : ''}`,
     machine: { cpus: cpus().length, node: process.version, loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
     baseline: { what: 'bare etcd3 watcher in the bench process, put-to-event ms', ...base },
-    oneWorker: { what: 'put-to-commit ms, 1 worker process', ...oneStats, missed: oneRun.missed },
-    fleet: { what: `put-to-commit ms, ${FLEET_SIZE} worker processes`, workers: FLEET_SIZE, ...fleetStats, missed: fleetRun.missed, startupMs: fleetStartupMs },
+    oneWorker: { what: 'put-to-commit ms, 1 worker process', ...oneStats, missed: oneRun.missed, cpuMsPerPut: oneCpu },
+    fleet: {
+      what: `put-to-commit ms, ${FLEET_SIZE} worker processes`,
+      workers: FLEET_SIZE,
+      ...fleetStats,
+      missed: fleetRun.missed,
+      startupMs: fleetStartupMs,
+      cpuMsPerPut: { what: 'median worker CPU (user + system) per put', median: fleetCpu },
+      loadAverage1m: fleetLoad,
+    },
+    fleetWithoutReporter: {
+      what: `put-to-commit ms, ${FLEET_SIZE} worker processes running the unit alone (no fleet reporter)`,
+      ...bareStats,
+      missed: bareRun.missed,
+      cpuMsPerPut: { what: 'median worker CPU (user + system) per put', median: bareCpu },
+      loadAverage1m: bareLoad,
+    },
     convergence: { what: `put to fleet table (etcd) showing all ${FLEET_SIZE} instances on the new hash, ms`, ...conv, rounds: CONVERGENCE_ROUNDS },
     ratios: { oneWorkerP50: ratio(oneStats.p50), fleetP50: ratio(fleetStats.p50), fleetP99: ratio(fleetStats.p99) },
     target: { p99Ms: TARGET_P99_MS, met: meets },

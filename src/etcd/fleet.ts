@@ -13,7 +13,8 @@
 import { hostname } from 'node:os';
 import type { Lease, Namespace } from 'etcd3';
 import { errorInfo } from '../errors.js';
-import type { RegistryMember, Stage, UnitStatus } from '../types.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+import type { RegistryMember, ReloadStatus, Stage, UnitStatus } from '../types.js';
 
 /** One unit on one instance, as written to etcd. JSON-safe, hashes only. */
 export interface FleetRecord {
@@ -25,7 +26,7 @@ export interface FleetRecord {
   hash: string | null;
   committedAt: number | null;
   /** Outcome of the last attempt (`null` before any). */
-  outcome: 'committed' | 'unchanged' | 'rejected' | null;
+  outcome: ReloadStatus | null;
   stage?: Stage;
   /** Error code of the last attempt when it was rejected (`RELOADKIT_VALIDATION`...). */
   errorCode?: string;
@@ -42,6 +43,8 @@ export interface FleetInstance {
   host: string;
   startedAt: number;
   reportedAt: number;
+  /** The instance's labels (`zone`, `tier`...), which fleet selectors match; absent when none. */
+  labels?: Record<string, string>;
 }
 
 /** What {@link readFleet} returns: live instances and their units' records, sorted. */
@@ -60,6 +63,17 @@ export interface FleetReporterOptions {
   ttl?: number;
   /** Called when a write or a lease grant fails (the reporter retries by itself). */
   onError?: (error: Error) => void;
+  /**
+   * Labels written in the instance's record, for fleet selectors (`{ zone: 'b' }`). Default none.
+   * @example { zone: 'b', tier: 'web' }
+   */
+  labels?: Record<string, string>;
+  /**
+   * Extra JSON-safe fields merged into a unit's record (reloadkit/fleet adds the unit's health
+   * counts). Never values. Call `refresh(unit)` when they change. Default none.
+   * @example (unit) => ({ health: counts.get(unit) })
+   */
+  extra?: (unit: string) => Record<string, unknown> | undefined;
 }
 
 /** The running reporter. */
@@ -69,6 +83,8 @@ export interface FleetReporter {
   start(): Promise<void>;
   /** Resolves once every pending record is written. */
   flush(): Promise<void>;
+  /** Rewrites the unit's record (its `extra` fields changed). */
+  refresh(unit: string): void;
   /** Stops reporting and revokes the lease (the records vanish at once). Idempotent. */
   close(): Promise<void>;
 }
@@ -90,6 +106,7 @@ interface AttemptEvent {
   result?: { status?: string; stage?: Stage; error?: unknown; generation?: number };
 }
 
+const KNOWN_KEYS = ['prefix', 'instanceId', 'ttl', 'onError', 'labels', 'extra'] as const;
 const ATTEMPT_EVENTS = ['committed', 'rejected', 'unchanged', 'rolled-back'] as const;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
@@ -102,7 +119,14 @@ function checkOptions(registry: unknown, client: unknown, options: unknown): voi
     throw new TypeError('etcdFleetReporter: expected an etcd3 client as the second argument');
   }
   if (typeof options !== 'object' || options === null) throw new TypeError('etcdFleetReporter: expected an options object');
-  const { prefix, instanceId, ttl, onError } = options as FleetReporterOptions;
+  rejectUnknownKeys('etcdFleetReporter', options, KNOWN_KEYS);
+  const { prefix, instanceId, ttl, onError, labels, extra } = options as FleetReporterOptions;
+  if (labels !== undefined && (typeof labels !== 'object' || labels === null || Object.values(labels).some((v) => typeof v !== 'string'))) {
+    throw new TypeError('etcdFleetReporter: expected `labels` to be an object of strings');
+  }
+  if (extra !== undefined && typeof extra !== 'function') {
+    throw new TypeError(`etcdFleetReporter: expected \`extra\` to be a function, got \`${typeof extra}\``);
+  }
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw new TypeError(`etcdFleetReporter: expected \`prefix\` to be a non-empty string, got \`${typeof prefix}\``);
   }
@@ -148,6 +172,10 @@ export function fleetRecord(instance: string, status: UnitStatus, latest: Attemp
  * Reports every member of `registry` to etcd under a lease, so operators can see which instances
  * converged on a new config and which rejected it, and why (error code and stage). Records are
  * rewritten after every attempt (committed, unchanged, rejected, rolled back).
+ *
+ * `fleetMember()` (reloadkit/fleet) registers and reports through this same engine, under
+ * `/reloadkit/fleets/<fleet>/members/`, and adds labels, health and rollouts; this reporter stays
+ * for registries that only report.
  *
  * @example
  * ```ts
@@ -233,6 +261,7 @@ export function etcdFleetReporter(registry: FleetRegistry, client: Namespace, op
     if (instanceDirty) {
       instanceDirty = false;
       const info: FleetInstance = { instance: instanceId, pid: process.pid, host: hostname(), startedAt, reportedAt: Date.now() };
+      if (options.labels && Object.keys(options.labels).length > 0) info.labels = { ...options.labels };
       try {
         await current.put(`${prefix}${instanceId}`).value(JSON.stringify(info)).exec();
       } catch (error) {
@@ -254,7 +283,7 @@ export function etcdFleetReporter(registry: FleetRegistry, client: Namespace, op
         const member = members.get(name);
         if (!member) return;
         try {
-          const record = fleetRecord(instanceId, member.status(), latest.get(name));
+          const record: FleetRecord & Record<string, unknown> = { ...fleetRecord(instanceId, member.status(), latest.get(name)), ...options.extra?.(name) };
           // A periodic trigger's `unchanged` results would rewrite identical records forever:
           // only what an operator can see change (generation, hash, outcome, code...) is written.
           const { attemptAt: _attemptAt, reportedAt: _reportedAt, ...meaningful } = record;
@@ -353,6 +382,9 @@ export function etcdFleetReporter(registry: FleetRegistry, client: Namespace, op
         });
       })();
       return starting;
+    },
+    refresh(unit: string) {
+      if (members.has(unit)) markDirty(unit);
     },
     flush() {
       return new Promise<void>((resolve) => {

@@ -12,6 +12,11 @@
  *   cheap, the hash decides), so a resume edge case can never hide a change.
  * - **Compaction.** A watch whose start revision was compacted is cancelled by etcd. The hub
  *   re-opens it from the current revision and hints every subscriber: a full re-read.
+ * - **Values, decoded once.** Each watch response is decoded once (key, value text, revision)
+ *   and handed to every subscriber with the connection it came on (`epoch`) before the hint, so
+ *   a source can apply the change itself instead of reading it back. `covers(epoch, revision)`
+ *   says whether that connection delivers every change after `revision`: a reconnect, a re-open
+ *   or a read older than the watch start breaks it, and the source reads again.
  *
  * @module
  */
@@ -21,9 +26,25 @@ import type { Hint } from '../types.js';
 /** What a source watches: one key, or every key under a prefix. */
 export type EtcdTarget = { key: string } | { prefix: string };
 
+/** One change from a watch response, decoded once for every subscriber. */
+export interface HubChange {
+  type: 'put' | 'delete';
+  /** The full etcd key. */
+  key: string;
+  /** The stored text (`''` for a delete). */
+  value: string;
+  /** The revision of this change (the key's `mod_revision`). */
+  revision: bigint;
+}
+
 /** A subscriber of a hub: one watching source. */
 export interface HubSubscriber {
   hint(h: Hint): void;
+  /**
+   * The changes of one watch response, in revision order, received on connection `epoch` of
+   * `hub`; called before `hint`.
+   */
+  changes?(hub: EtcdWatchHub, epoch: number, changes: readonly HubChange[]): void;
 }
 
 /** Counters of a client's hubs, for tests and operators. */
@@ -50,6 +71,18 @@ export function describeTarget(target: EtcdTarget): string {
   return 'key' in target ? `key ${target.key}` : `prefix ${target.prefix}`;
 }
 
+/** The changes of one watch response, decoded once (etcd sends them in revision order). */
+function decodeChanges(res: IWatchResponse): HubChange[] {
+  const changes: HubChange[] = [];
+  for (const event of res.events) {
+    const kv: IKeyValue | undefined = event.kv;
+    if (!kv) continue;
+    const type = event.type === 'Delete' ? 'delete' : 'put';
+    changes.push({ type, key: kv.key.toString('utf8'), value: type === 'put' ? kv.value.toString('utf8') : '', revision: BigInt(kv.mod_revision) });
+  }
+  return changes;
+}
+
 function isCompaction(error: unknown): boolean {
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
   return /compact/i.test(text);
@@ -62,6 +95,10 @@ export class EtcdWatchHub {
   recoveries = 0;
   private watcher: Watcher | undefined;
   private connected = false;
+  /** Counts connections (first connect, reconnects, re-opens): a change of epoch is a possible gap. */
+  private epoch = 0;
+  /** The current connection delivers every change at or after this revision. */
+  private coveredFrom: bigint | undefined;
   /** Every change at or after this revision reaches the subscribers (set once connected). */
   private deliversFrom: bigint | undefined;
   /** Highest revision any source on this target has read. */
@@ -81,6 +118,19 @@ export class EtcdWatchHub {
   /** True while an etcd watcher is open (connected or reconnecting). */
   get watching(): boolean {
     return this.watcher !== undefined;
+  }
+
+  /** The current connection, or `undefined` while there is none. */
+  get connection(): number | undefined {
+    return this.connected ? this.epoch : undefined;
+  }
+
+  /**
+   * True if connection `epoch` is still up and delivers every change after `revision`: state
+   * known as of `revision` stays current by applying the changes this hub hands on.
+   */
+  covers(epoch: number, revision: bigint): boolean {
+    return this.connected && epoch === this.epoch && this.coveredFrom !== undefined && revision + 1n >= this.coveredFrom;
   }
 
   subscribe(subscriber: HubSubscriber): () => Promise<void> {
@@ -116,10 +166,13 @@ export class EtcdWatchHub {
     watcher.on('connected', (res: IWatchResponse) => {
       if (this.watcher !== watcher) return;
       this.connected = true;
+      this.epoch += 1;
       this.retryMs = RETRY_MIN_MS;
+      // A resumed watch replays from the last revision etcd3 saw, at or before this header.
+      this.coveredFrom = everConnected ? BigInt(res.header.revision) + 1n : (startRevision ?? BigInt(res.header.revision) + 1n);
       if (!everConnected) {
         everConnected = true;
-        this.deliversFrom = startRevision ?? BigInt(res.header.revision) + 1n;
+        this.deliversFrom = this.coveredFrom;
         for (const [subscriber, revision] of this.pendingReads) {
           if (revision + 1n < this.deliversFrom) this.hintOne(subscriber, 'gap between read and watch');
         }
@@ -134,10 +187,18 @@ export class EtcdWatchHub {
       if (this.watcher === watcher) this.connected = false;
     });
     watcher.on('data', (res: IWatchResponse) => {
-      if (this.watcher !== watcher || res.events.length === 0) return;
-      const first = res.events[0];
-      const kv: IKeyValue | undefined = first?.kv;
-      const detail = kv ? `${String(first?.type ?? 'change').toLowerCase()} ${kv.key.toString()}` : 'change';
+      if (this.watcher !== watcher || res.events.length === 0 || !this.connected) return;
+      const changes = decodeChanges(res);
+      const first = changes[0];
+      const detail = first ? `${first.type} ${first.key}` : 'change';
+      const epoch = this.epoch;
+      for (const subscriber of [...this.subscribers]) {
+        try {
+          subscriber.changes?.(this, epoch, changes);
+        } catch {
+          // Same as a hint: one subscriber's failure must not stop the others.
+        }
+      }
       this.hintAll(detail);
     });
     watcher.on('error', (error: unknown) => {
@@ -146,6 +207,7 @@ export class EtcdWatchHub {
       this.watcher = undefined;
       this.connected = false;
       this.deliversFrom = undefined;
+      this.coveredFrom = undefined;
       this.recoveries += 1;
       // Compacted: the revision we wanted is gone, so watch from now and re-read everything.
       // Anything else: retry with backoff, then re-read as well.

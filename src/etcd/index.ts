@@ -5,7 +5,9 @@
  *   (client, key or prefix), resume after reconnects, recovery from compaction.
  * - {@link etcdPrefixTrigger}: invalidation hints naming the keys changed under a prefix.
  * - {@link etcdFleetReporter}: every instance reports each unit's generation, hash and last
- *   outcome under a lease; {@link readFleet} / {@link formatFleetTable} show the fleet.
+ *   outcome under a lease; {@link readFleet} / {@link formatFleetTable} show the fleet. It is the
+ *   engine `fleetMember()` of `reloadkit/fleet` registers and reports with (same records, plus
+ *   labels and health); use `fleetMember` when the fleet should also follow rollouts and commands.
  *
  * `etcd3` is an optional peer dependency: install it to use this entry point.
  *

@@ -12,6 +12,7 @@ import { ETCD_SOURCE_KEYS, failPermanently } from './source-checks.js';
 import { parseStoreValue, readStoreValue } from '../support/store-value.js';
 import type { Hint, Source } from '../types.js';
 import { describeTarget, subscribeHub, type EtcdTarget, type EtcdWatchHub, type HubSubscriber } from './hub.js';
+import { WatchedState } from './watched-state.js';
 
 /** What to do when the watched key is deleted (or the prefix becomes empty) after a first read. */
 export type EtcdDeletePolicy = 'keep' | 'reject';
@@ -46,9 +47,13 @@ export interface EtcdSourceOptions {
   onDelete?: EtcdDeletePolicy;
 }
 
-/** An etcd `Source`; `revision` is the etcd revision of the last successful read. */
+/**
+ * An etcd `Source`. `revision`: the etcd revision the source's view is current as of (its last
+ * read, or the last change it applied from the watch). `reads`: requests sent to etcd so far.
+ */
 export interface EtcdSource extends Source<unknown> {
   readonly revision: bigint | undefined;
+  readonly reads: number;
 }
 
 function checkOptions(client: unknown, target: unknown, options: unknown): asserts target is EtcdTarget {
@@ -78,6 +83,12 @@ function checkOptions(client: unknown, target: unknown, options: unknown): asser
  * and target. Watches resume from the last revision after reconnects, recover from compaction
  * with a full re-read, and never lose a change made between a read and the watch.
  *
+ * While watched, a change is not read back: the watch event carries the value, and the read the
+ * unit runs for that hint is answered from it when its revision follows the source's view (the
+ * last read, then each applied change). An older revision never replaces a newer one; a
+ * reconnect, a compaction or a gap between read and watch sends the next read to etcd, and so
+ * does a read with no unapplied change behind it (a manual `reload()` sees every finished put).
+ *
  * @example
  * ```ts
  * import { Etcd3 } from 'etcd3';
@@ -95,8 +106,9 @@ export function etcdSource(client: Namespace, target: { key: string } | { prefix
   const onDelete: EtcdDeletePolicy = options.onDelete ?? 'keep';
   const description = `etcd ${describeTarget(target)}`;
   const watching = new Map<HubSubscriber, { hub: EtcdWatchHub; unsubscribe: () => Promise<void> }>();
-  let revision: bigint | undefined;
   let everRead = false;
+  let reads = 0;
+  const state = new WatchedState('key' in target ? (key) => (key === target.key ? key : undefined) : (key) => (key.startsWith(target.prefix) ? key.slice(target.prefix.length) : undefined));
 
   const parseOne = (text: string, key: string): unknown =>
     parseStoreValue(() => parse(text, key), `etcd key ${'key' in target ? key : target.prefix + key}`, description);
@@ -114,40 +126,61 @@ export function etcdSource(client: Namespace, target: { key: string } | { prefix
   const fetch = (): Promise<IRangeResponse> =>
     failPermanently('key' in target ? client.get(target.key).exec() : client.getAll().prefix(target.prefix).exec(), description);
 
+  /** The candidate from `entries` (rest of key → stored text), in key order. */
+  const decode = (entries: ReadonlyArray<readonly [string, string]>): unknown => {
+    let value: unknown;
+    if (entries.length === 0) {
+      value = missing();
+    } else if ('key' in target) {
+      value = parseOne(entries[0]![1], target.key);
+    } else {
+      // fromEntries defines own properties: a key named `__proto__` stays a plain key.
+      value = Object.fromEntries(entries.map(([rest, text]) => [rest, parseOne(text, rest)]));
+    }
+    everRead = true;
+    return value;
+  };
+
   return {
     get revision() {
-      return revision;
+      return state.revision;
+    },
+    get reads() {
+      return reads;
     },
     describe: () => description,
     async read({ signal }) {
-      const res = await readStoreValue(fetch, signal, description);
-      const readRevision = BigInt(res.header.revision);
-      if (revision === undefined || readRevision > revision) revision = readRevision;
-      for (const [subscriber, { hub }] of watching) hub.noteRead(subscriber, readRevision);
-      let value: unknown;
-      if (res.kvs.length === 0) {
-        value = missing();
-      } else if ('key' in target) {
-        value = parseOne(res.kvs[0]!.value.toString('utf8'), target.key);
-      } else {
-        // fromEntries defines own properties: a key named `__proto__` stays a plain key.
-        value = Object.fromEntries(
-          res.kvs.map((kv) => {
-            const rest = kv.key.toString('utf8').slice(target.prefix.length);
-            return [rest, parseOne(kv.value.toString('utf8'), rest)];
-          }),
-        );
+      // The watch already delivered what changed since the last read: no round trip.
+      const watched = state.takeUnread();
+      if (watched) return decode(watched);
+      const token = state.beginRead();
+      reads += 1;
+      let res: IRangeResponse;
+      try {
+        res = await readStoreValue(fetch, signal, description);
+      } catch (error) {
+        state.abandonRead(token);
+        throw error;
       }
-      everRead = true;
-      return value;
+      const readRevision = BigInt(res.header.revision);
+      for (const [subscriber, { hub }] of watching) hub.noteRead(subscriber, readRevision);
+      const entries = state.finishRead(
+        token,
+        readRevision,
+        res.kvs.map((kv) => [kv.key.toString('utf8'), kv.value.toString('utf8')] as const),
+        [...watching.values()][0]?.hub,
+      );
+      return decode(entries);
     },
     watch(hint: (h: Hint) => void) {
-      const subscriber: HubSubscriber = { hint };
+      const subscriber: HubSubscriber = { hint, changes: (hub, epoch, changes) => state.apply(hub, epoch, changes) };
+      const revision = state.revision;
       const subscription = subscribeHub(client, target, subscriber, revision);
       watching.set(subscriber, subscription);
       if (revision !== undefined) subscription.hub.noteRead(subscriber, revision);
       return async () => {
         if (!watching.delete(subscriber)) return;
+        if (watching.size === 0) state.unwatched();
         await subscription.unsubscribe();
       };
     },

@@ -99,9 +99,10 @@ describe('etcdFleetReporter with real instances', { skip: available ? false : 'e
     assert.deepEqual(rejected.rejected.map((r) => r.instance), ['w1', 'w2', 'w3']);
     for (const worker of workers) assert.deepEqual(await askValue(worker), { port: 2000 });
 
+    // A source that cannot give a valid candidate leaves the unit degraded (still serving the good one).
     const text = formatFleetTable(bad);
     assert.match(text, /^UNIT\s+INSTANCE\s+STATE\s+GEN\s+HASH\s+LAST\s+STAGE\s+ERROR/);
-    assert.match(text, /config\s+w2\s+ready\s+2\s+[0-9a-f]{12}\s+rejected\s+validate\s+RELOADKIT_VALIDATION/);
+    assert.match(text, /config\s+w2\s+degraded\s+2\s+[0-9a-f]{12}\s+rejected\s+validate\s+RELOADKIT_VALIDATION/);
     // Records carry hashes and codes, never values.
     const raw = await client.getAll().prefix(PREFIX).strings();
     for (const text of Object.values(raw)) assert.doesNotMatch(text, /"port"/);

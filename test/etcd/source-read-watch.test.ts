@@ -1,17 +1,21 @@
 /**
  * etcdSource against a real etcd, at the Source level (read / watch), without a unit: reads of
  * keys and prefixes, errors that never quote values, the delete policy, one shared watch for many
- * sources, no change lost between a read and a later watch, and recovery from compaction.
+ * sources, no change lost between a read and a later watch, and recovery from compaction. While
+ * watched, a change is applied from the watch event (no read goes to etcd for it, counted on the
+ * client), an older revision never replaces a newer view, a compaction sends the next read to
+ * etcd, and a deletion from the watch follows the delete policy.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
 import { etcdSource, etcdWatchStats } from '../../src/etcd/index.js';
-import { subscribeHub } from '../../src/etcd/hub.js';
+import { subscribeHub, type HubSubscriber } from '../../src/etcd/hub.js';
 import type { Hint } from '../../src/types.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { etcdWatcherCount, startProxy, testEtcdClient, useEtcd } from './support.js';
+import { countingEtcdClient } from './counting-client.js';
 
 const available = haveBinary('etcd');
 const signal = new AbortController().signal;
@@ -159,6 +163,139 @@ describe('etcdSource (read and watch)', { skip: available ? false : 'etcd not in
     } finally {
       viaProxy.close();
       await proxy.close();
+    }
+  });
+
+  it('a watch value at revision r + 1 after a read at r is served without a read to etcd', async () => {
+    const counted = countingEtcdClient(env.etcd.url);
+    try {
+      await env.client.put('/fast/config').value('1');
+      const source = etcdSource(counted.client, { key: '/fast/config' });
+      assert.equal(await source.read({ signal }), 1);
+      assert.equal(counted.ranges, 1);
+      const r = source.revision!;
+      // Watched after the read, the watch starts at r + 1 whenever it connects.
+      const hints: Hint[] = [];
+      const stop = source.watch!((h) => hints.push(h));
+      const put = await env.client.put('/fast/config').value('2');
+      assert.equal(BigInt(put.header.revision), r + 1n);
+      await waitFor(() => hints.length > 0, { message: 'hint for r + 1' });
+      assert.equal(await source.read({ signal }), 2);
+      assert.equal(counted.ranges, 1, 'the value came from the watch event');
+      assert.equal(source.revision, r + 1n);
+      assert.equal(source.reads, 1);
+      // Nothing unapplied behind this read (a manual reload): it goes to etcd.
+      assert.equal(await source.read({ signal }), 2);
+      assert.equal(counted.ranges, 2);
+      await stop();
+      // No watch: every read goes to etcd.
+      await env.client.put('/fast/config').value('3');
+      assert.equal(await source.read({ signal }), 3);
+      assert.equal(counted.ranges, 3);
+    } finally {
+      counted.client.close();
+    }
+  });
+
+  it('a change at or below the revision already read is ignored: the view never goes back', async () => {
+    const counted = countingEtcdClient(env.etcd.url);
+    try {
+      const first = await env.client.put('/older/config').value('1');
+      await env.client.put('/older/config').value('2');
+      const third = await env.client.put('/older/config').value('3');
+      await env.client.put('/older/unrelated').value('x'); // the store moves on past the key's last change
+      const source = etcdSource(counted.client, { key: '/older/config' });
+      assert.equal(await source.read({ signal }), 3);
+      const readAt = source.revision!;
+      assert.ok(readAt > BigInt(third.header.revision));
+      // A hub watching from before the read replays revisions 1..3 of the key to the source.
+      const replayed: bigint[] = [];
+      const replay: HubSubscriber = { hint: () => undefined, changes: (_hub, _epoch, changes) => replayed.push(...changes.map((c) => c.revision)) };
+      const old = subscribeHub(counted.client, { key: '/older/config' }, replay, BigInt(first.header.revision) - 1n);
+      const hints: Hint[] = [];
+      const stop = source.watch!((h) => hints.push(h));
+      await waitFor(() => replayed.includes(BigInt(third.header.revision)), { message: 'old revisions replayed' });
+      assert.equal(replayed[0], BigInt(first.header.revision));
+      assert.equal(source.revision, readAt, 'older revisions did not replace the view');
+      const before = counted.ranges;
+      assert.equal(await source.read({ signal }), 3);
+      assert.equal(counted.ranges, before + 1, 'nothing newer was applied, so the read went to etcd');
+      // A newer change on the same watch is applied.
+      const fourth = await env.client.put('/older/config').value('4');
+      await waitFor(() => source.revision === BigInt(fourth.header.revision), { message: 'revision 4 applied' });
+      assert.equal(await source.read({ signal }), 4);
+      assert.equal(counted.ranges, before + 1);
+      await stop();
+      await old.unsubscribe();
+    } finally {
+      counted.client.close();
+    }
+  });
+
+  it('after a compaction the next read goes to etcd, even with a watched change not yet read', async () => {
+    const proxy = await startProxy(env.etcd.port);
+    const counted = countingEtcdClient(proxy.url);
+    try {
+      await env.client.put('/compact2/config').value('1');
+      const source = etcdSource(counted.client, { key: '/compact2/config' });
+      assert.equal(await source.read({ signal }), 1);
+      const hints: Hint[] = [];
+      const stop = source.watch!((h) => hints.push(h));
+      const two = await env.client.put('/compact2/config').value('2');
+      await waitFor(() => source.revision === BigInt(two.header.revision), { message: 'revision 2 applied from the watch' });
+      // Not read yet: the view holds 2, unread. Cut, change, compact past the watch, restore.
+      proxy.cut();
+      await env.client.put('/compact2/config').value('3');
+      const last = await env.client.put('/compact2/config').value('4');
+      await env.client.kv.compact({ revision: last.header.revision, physical: true });
+      const recoveries = etcdWatchStats(counted.client).recoveries;
+      proxy.restore();
+      await waitFor(() => etcdWatchStats(counted.client).recoveries > recoveries, { message: 'watch re-opened after compaction' });
+      await waitFor(() => hints.some((h) => /re-opened/.test(h.detail ?? '')), { message: 're-read hint' });
+      const before = counted.ranges;
+      assert.equal(await source.read({ signal }), 4, 'not the stale 2 from before the compaction');
+      assert.equal(counted.ranges, before + 1);
+      await stop();
+    } finally {
+      counted.client.close();
+      await proxy.close();
+    }
+  });
+
+  it('a deletion from the watch follows the delete policy without a read to etcd', async () => {
+    const counted = countingEtcdClient(env.etcd.url);
+    try {
+      await env.client.put('/wdel/keep').value('1');
+      await env.client.put('/wdel/reject').value('1');
+      await env.client.put('/wdel/prefix/a').value('1');
+      await env.client.put('/wdel/prefix/b').value('2');
+      const keep = etcdSource(counted.client, { key: '/wdel/keep' });
+      const reject = etcdSource(counted.client, { key: '/wdel/reject' }, { onDelete: 'reject' });
+      const prefix = etcdSource(counted.client, { prefix: '/wdel/prefix/' });
+      assert.equal(await keep.read({ signal }), 1);
+      assert.equal(await reject.read({ signal }), 1);
+      assert.deepEqual(await prefix.read({ signal }), { a: 1, b: 2 });
+      const stops = [keep, reject, prefix].map((source) => source.watch!(() => undefined));
+      const reads = counted.ranges;
+      const deletions = await Promise.all([
+        env.client.delete().key('/wdel/keep'),
+        env.client.delete().key('/wdel/reject'),
+        env.client.delete().key('/wdel/prefix/a'),
+      ]);
+      const newest = deletions.map((d) => BigInt(d.header.revision));
+      await waitFor(() => keep.revision === newest[0] && reject.revision === newest[1] && prefix.revision === newest[2], { message: 'deletions applied' });
+      await assert.rejects(keep.read({ signal }), (error: Error & { code?: string }) => error.code === 'RELOADKIT_LOAD' && /deleted/.test(error.message));
+      assert.equal(await reject.read({ signal }), null);
+      assert.deepEqual(await prefix.read({ signal }), { b: 2 });
+      assert.equal(counted.ranges, reads, 'deletions came from the watch');
+      // A key added under the prefix is applied in key order.
+      const put = await env.client.put('/wdel/prefix/0').value('0');
+      await waitFor(() => prefix.revision === BigInt(put.header.revision), { message: 'put applied' });
+      assert.deepEqual(Object.keys((await prefix.read({ signal })) as object), ['0', 'b']);
+      assert.equal(counted.ranges, reads);
+      await Promise.all(stops.map((stop) => stop()));
+    } finally {
+      counted.client.close();
     }
   });
 });

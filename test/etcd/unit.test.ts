@@ -2,7 +2,8 @@
  * Units fed by etcdSource against a real etcd: a change committed; an invalid value rejected
  * with the previous generation kept; a deleted key kept; the server killed (SIGKILL) and
  * restarted mid-watch with the change committed after reconnect; compaction past the watched
- * revision recovered; 20 units on one prefix sharing one watch.
+ * revision recovered; 20 units on one prefix sharing one watch; changes committed from the watch
+ * events with no read back to etcd (counted on the client).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import type { Reloadable } from '../../src/types.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { etcdWatcherCount, startProxy, testEtcdClient, useEtcd } from './support.js';
+import { countingEtcdClient } from './counting-client.js';
 
 const available = haveBinary('etcd');
 const Config = z.object({ port: z.number().int() });
@@ -157,5 +159,35 @@ describe('etcdSource units', { skip: available ? false : 'etcd not installed' },
     }
     assert.equal(etcdWatchStats(env.client).watchers, 0);
     await waitFor(async () => (await etcdWatcherCount(env.etcd.url)) === baseline, { message: 'watch cancelled with the last unit' });
+  });
+
+  it('commits each change from its watch event: one read at start, none per change', async () => {
+    const counted = countingEtcdClient(env.etcd.url);
+    await env.client.put('/unit/fast').value(JSON.stringify({ port: 1 }));
+    const unit = configUnit(counted.client, '/unit/fast');
+    try {
+      await unit.start();
+      // The first change also proves the watch connected (its event, or the catch-up re-read
+      // etcd3 gives a watch that connects after the start read): count from there.
+      await env.client.put('/unit/fast').value(JSON.stringify({ port: 2 }));
+      await waitFor(() => unit.get().port === 2, { message: 'port 2 committed' });
+      const atStart = counted.ranges;
+      assert.ok(atStart >= 1);
+      for (let port = 3; port <= 6; port++) {
+        const committed = new Promise<void>((resolve) => unit.once('committed', () => resolve()));
+        await env.client.put('/unit/fast').value(JSON.stringify({ port }));
+        await committed;
+        assert.equal(unit.get().port, port);
+      }
+      assert.equal(counted.ranges, atStart, 'no read per change');
+      // A manual reload reads etcd (it must see every finished put).
+      await env.client.put('/unit/fast').value(JSON.stringify({ port: 7 }));
+      const result = await unit.reload();
+      assert.ok(result.ok);
+      await waitFor(() => unit.get().port === 7, { message: 'port 7 committed' });
+    } finally {
+      await unit.close();
+      counted.client.close();
+    }
   });
 });

@@ -1,0 +1,231 @@
+/**
+ * The controller loop of one rollout: it holds the fleet+unit lock under its lease, watches the
+ * fleet (members, verdicts, the record), and on every change or timer reads the record, observes,
+ * calls the pure `decide`, and writes the next record guarded by the mod revision it read. A
+ * controller that crashes leaves a record any other process continues from (`resumeRollout`).
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { Lease, Namespace, Watcher } from 'etcd3';
+import { readFleet } from '../etcd/fleet-table.js';
+import { control, decide } from './decide.js';
+import { gateSnapshot, judge, type Gate } from './gate.js';
+import { fleetKeys } from './keys.js';
+import { matchesSelector, parseJson, TERMINAL, type RolloutDecision, type RolloutRecord, type Verdict } from './record.js';
+import { readRecord, writeRecord } from './store.js';
+
+/** One progress event: a decision the controller wrote (or saw written, e.g. a pause by id). */
+export interface RolloutProgress {
+  id: string;
+  decision: RolloutDecision;
+  state: RolloutRecord['state'];
+  step: number;
+  phase: RolloutRecord['phase'];
+}
+
+/** An audit record of a rollout decision: who, what, which step; hashes and ids, never values. */
+export interface FleetAuditRecord {
+  at: number;
+  kind: 'rollout';
+  action: RolloutDecision['action'];
+  id: string;
+  fleet: string;
+  unit: string;
+  step: number;
+  candidateHash: string;
+  actor: string;
+  reason?: string;
+  instances?: string[];
+}
+
+export interface RolloutHandle {
+  readonly id: string;
+  /** The latest record this controller wrote or read. */
+  record(): RolloutRecord;
+  on(event: 'progress', fn: (p: RolloutProgress) => void): this;
+  off(event: 'progress', fn: (p: RolloutProgress) => void): this;
+  /** Resolves with the final record (`done`, `rejected`, `rolled-back`, `aborted`). */
+  readonly done: Promise<RolloutRecord>;
+  pause(opts?: { actor?: string; reason?: string }): Promise<void>;
+  resume(opts?: { actor?: string }): Promise<void>;
+  abort(opts?: { actor?: string; reason?: string }): Promise<void>;
+  /** Stops this controller without ending the rollout (another process resumes it). */
+  detach(): Promise<void>;
+}
+
+export interface ControllerContext {
+  client: Namespace;
+  record: RolloutRecord;
+  lease: Lease;
+  gate: Gate | undefined;
+  writeCanonical: boolean;
+  onAudit: ((record: FleetAuditRecord) => void) | undefined;
+}
+
+class Controller extends EventEmitter {
+  current: RolloutRecord;
+  done: Promise<RolloutRecord>;
+  private settle!: (r: RolloutRecord) => void;
+  private fail!: (e: Error) => void;
+  private watcher: Watcher | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private seenDecisions: number;
+
+  constructor(private readonly ctx: ControllerContext) {
+    super();
+    this.current = ctx.record;
+    this.seenDecisions = 0;
+    this.done = new Promise((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    this.done.catch(() => undefined);
+  }
+
+  async start(): Promise<void> {
+    const keys = fleetKeys(this.current.fleet);
+    // One watch on the whole fleet: members come and go, verdicts arrive, an operator pauses.
+    this.watcher = await this.ctx.client.watch().prefix(keys.base).create();
+    this.watcher.on('put', () => this.kick());
+    this.watcher.on('delete', () => this.kick());
+    this.watcher.on('connected', () => this.kick());
+    this.watcher.on('error', () => undefined);
+    this.ctx.lease.on('lost', () => {
+      // Without the lease the lock is gone: another controller may take over. Stop deciding.
+      void this.stop(new Error(`rollout ${this.current.id}: the controller lost its lease (the lock); resume it with resumeRollout()`));
+    });
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.tick()
+      .catch(() => {
+        // etcd unreachable: try again shortly (the record in etcd is the truth, nothing is lost).
+        this.wake(Date.now() + 200);
+      })
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private wake(at: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()));
+  }
+
+  private emitNew(record: RolloutRecord): void {
+    for (const decision of record.decisions.slice(this.seenDecisions)) {
+      this.emit('progress', { id: record.id, decision, state: record.state, step: record.step, phase: record.phase } satisfies RolloutProgress);
+      if (this.ctx.onAudit) {
+        const audit: FleetAuditRecord = {
+          at: decision.at, kind: 'rollout', action: decision.action, id: record.id, fleet: record.fleet, unit: record.unit,
+          step: decision.step, candidateHash: record.candidateHash, actor: decision.actor ?? record.actor,
+        };
+        if (decision.reason) audit.reason = decision.reason;
+        if (decision.instances) audit.instances = decision.instances;
+        try {
+          this.ctx.onAudit(audit);
+        } catch {
+          // an audit sink that throws must not stop the rollout
+        }
+      }
+    }
+    this.seenDecisions = record.decisions.length;
+  }
+
+  private async tick(): Promise<void> {
+    const { client } = this.ctx;
+    const { record, modRevision } = await readRecord(client, this.current.fleet, this.current.id);
+    this.current = record;
+    this.emitNew(record);
+    if (TERMINAL.has(record.state)) return this.finish(record);
+    const keys = fleetKeys(record.fleet);
+    const table = await readFleet(client, keys.members);
+    const running = new Set(table.rows.filter((r) => r.unit === record.unit).map((r) => r.instance));
+    const eligible = new Set(table.instances.filter((i) => running.has(i.instance) && matchesSelector(i.labels ?? {}, record.selector)).map((i) => i.instance));
+    const verdicts: Record<string, Verdict> = {};
+    for (const text of Object.values(await client.getAll().prefix(keys.verdicts(record.id)).strings())) {
+      const v = parseJson<Verdict>(text);
+      if (v) verdicts[v.instance] = v;
+    }
+    const gate = record.phase === 'bake' && record.state === 'running' ? await judge(gateSnapshot(record, table), record, this.ctx.gate) : 'unknown';
+    const next = decide(record, { now: Date.now(), eligible, verdicts, gate });
+    if (next.changed) {
+      if (await writeRecord(client, next.record, modRevision, this.ctx.writeCanonical)) {
+        this.current = next.record;
+        this.emitNew(next.record);
+        if (TERMINAL.has(next.record.state)) return this.finish(next.record);
+      }
+      this.again = true; // written or beaten: look again at the fresh record
+      return;
+    }
+    if (next.wakeAt !== undefined) this.wake(next.wakeAt);
+    // During bake the gate is re-read as health arrives (watch events) and at least every second.
+    if (record.phase === 'bake' && record.state === 'running') this.wake(Math.min(next.wakeAt ?? Infinity, Date.now() + 1000));
+  }
+
+  private finish(record: RolloutRecord): void {
+    this.settle(record);
+    void this.stop();
+  }
+
+  async stop(error?: Error): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (error) this.fail(error);
+    await this.watcher?.cancel().catch(() => undefined);
+    await this.ctx.lease.revoke().catch(() => this.ctx.lease.release());
+  }
+
+  async control(action: 'pause' | 'resume' | 'abort', actor: string | undefined, reason?: string): Promise<void> {
+    for (;;) {
+      const { record, modRevision } = await readRecord(this.ctx.client, this.current.fleet, this.current.id);
+      const next = control(record, action, actor, Date.now(), reason);
+      if (!next.changed) return;
+      if (await writeRecord(this.ctx.client, next.record, modRevision, false)) {
+        this.kick();
+        return;
+      }
+    }
+  }
+}
+
+/** Starts the loop for a record whose lock `ctx.lease` holds; returns its handle. */
+export async function runController(ctx: ControllerContext): Promise<RolloutHandle> {
+  const controller = new Controller(ctx);
+  await controller.start();
+  const handle: RolloutHandle = {
+    id: ctx.record.id,
+    record: () => controller.current,
+    on(event, fn) {
+      controller.on(event, fn);
+      return handle;
+    },
+    off(event, fn) {
+      controller.off(event, fn);
+      return handle;
+    },
+    done: controller.done,
+    pause: (opts = {}) => controller.control('pause', opts.actor, opts.reason),
+    resume: (opts = {}) => controller.control('resume', opts.actor),
+    abort: (opts = {}) => controller.control('abort', opts.actor, opts.reason),
+    detach: () => controller.stop(new Error(`rollout ${ctx.record.id}: detached (resume it with resumeRollout())`)),
+  };
+  return handle;
+}
