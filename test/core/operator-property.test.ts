@@ -48,7 +48,9 @@ type Command =
   | { kind: 'commit'; index: number; wait: boolean }
   | { kind: 'discard'; index: number }
   | { kind: 'tick'; ms: number }
-  | { kind: 'flush' };
+  | { kind: 'flush' }
+  /** A bad config goes live and is rolled back, then the source (still bad) is reloaded: the scenario. */
+  | { kind: 'bounce'; v: number; force: boolean };
 
 const v = fc.integer({ min: -1, max: 3 }); // -1: an invalid candidate
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -65,6 +67,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('discard' as const), index: fc.nat(6) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 150 }) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('bounce' as const), v: fc.integer({ min: 0, max: 3 }), force: fc.boolean() }) },
 );
 
 async function run(commands: Command[]): Promise<void> {
@@ -191,6 +194,12 @@ async function run(commands: Command[]): Promise<void> {
           break;
         case 'flush':
           await checkQuiet();
+          break;
+        case 'bounce':
+          source.value = { v: c.v };
+          await track(unit.reload(), true);
+          await track(unit.rollback(), true);
+          await track(unit.reload({ force: c.force }), true);
           break;
       }
     }
