@@ -16,7 +16,7 @@ import { counts, served, spawnProc, useFleetEnv, type Proc } from './support.js'
 const available = haveBinary('etcd');
 const CONTROLLER = fileURLToPath(new URL('./controller-worker.ts', import.meta.url));
 
-describe('fleet: crash-controller', { skip: available ? false : 'etcd not installed' }, () => {
+describe('fleet: crash-bake', { skip: available ? false : 'etcd not installed' }, () => {
   const env = useFleetEnv();
 
   const record = (id: string) => readRollout({ client: env.client, id });
