@@ -2,41 +2,22 @@
 // a real admin server over a real registry: each subcommand, each exit code, the table and the
 // JSON output, the token from the environment and from a file, and one-line reasons on stderr.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startAdminServer, type AdminServer } from '../../src/http/index.js';
 import { AUTH, SECRET, TOKENS, makeFixture, type Fixture } from '../http/fixtures.js';
 import { freePort, waitFor } from '../helpers/wait.js';
+import { runCli } from '../../src/cli/run.js';
+import { assertOneLineReason, reloadkit, type Run } from './run.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function reloadkit(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, RELOADKIT_TOKEN: undefined, RELOADKIT_URL: undefined, ...env };
-  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: childEnv as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Exactly one line on stderr, starting with `reloadkit:`. */
-function assertOneLineReason(run: Run, pattern: RegExp): void {
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
-  assert.match(lines[0]!, /^reloadkit: /);
-  assert.match(lines[0]!, pattern);
+/** The command line parsed and run in this process: for usage errors, which never reach a socket. */
+async function inProcess(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { env, stdout: (t) => void (stdout += `${t}\n`), stderr: (t) => void (stderr += `${t}\n`) });
+  return { code, stdout, stderr };
 }
 
 describe('reloadkit CLI', () => {
@@ -59,22 +40,30 @@ describe('reloadkit CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('usage: --help exits 0; bad command lines exit 2 with a one-line reason', async () => {
+  it('usage: --help exits 0; bad command lines exit 2 with a one-line reason (spawned, and in process for the rest)', async () => {
     const runs = await Promise.all([
       reloadkit(['--help']),
       reloadkit([]),
-      reloadkit(['explode'], admin_),
-      reloadkit(['reload'], admin_),
-      reloadkit(['reload', 'config', '--all'], admin_),
-      reloadkit(['rollback', 'config', '--to', 'abc'], admin_),
-      reloadkit(['status', '--nope'], admin_),
-      reloadkit(['status', '--url', 'ftp://x'], admin_),
-      reloadkit(['status', '--to', '3'], admin_),
+      inProcess(['explode'], admin_),
+      inProcess(['reload'], admin_),
+      inProcess(['reload', 'config', '--all'], admin_),
+      inProcess(['rollback', 'config', '--to', 'abc'], admin_),
+      inProcess(['status', '--nope'], admin_),
+      inProcess(['status', '--url', 'ftp://x'], admin_),
+      inProcess(['status', '--to', '3'], admin_),
+      inProcess(['relaod', 'config'], admin_),
+      inProcess(['invalidate', 'users'], admin_),
+      inProcess(['invalidate', 'users', '--key', 'a', '--all'], admin_),
+      inProcess(['invalidate', 'users', '--prefix', ''], admin_),
+      inProcess(['invalidate', '--all'], admin_),
+      inProcess(['reload', 'config', '--key', 'a'], admin_),
     ]);
-    const [help, none, unknown, noUnit, both, badTo, badFlag, badUrl, misplaced] = runs as [Run, Run, Run, Run, Run, Run, Run, Run, Run];
+    const [help, none, unknown, noUnit, both, badTo, badFlag, badUrl, misplaced, typo, noTarget, twoTargets, emptyPrefix, noCache, keyOnReload] = runs as Run[] as [
+      Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run,
+    ];
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage:[\s\S]*reloadkit rollback <unit> \[--to N\]/);
-    assert.match(help.stdout, /Exit codes: 0 done, 1 rejected, 2/);
+    assert.match(help.stdout, /Exit codes: 0 done, 1 rejected or refused, 2/);
     for (const [run, pattern] of [
       [none, /missing command/],
       [unknown, /unknown command 'explode'/],
@@ -84,6 +73,12 @@ describe('reloadkit CLI', () => {
       [badFlag, /Unknown option '--nope'/],
       [badUrl, /http or https/],
       [misplaced, /--to does not apply to 'status'/],
+      [typo, /unknown command 'relaod' \(did you mean 'reload'\?\)/],
+      [noTarget, /invalidate needs exactly one of --key K, --prefix P or --all \(/],
+      [twoTargets, /exactly one of .*, got --key and --all/],
+      [emptyPrefix, /--prefix must not be empty/],
+      [noCache, /invalidate needs a unit name/],
+      [keyOnReload, /--key does not apply to 'reload'/],
     ] as const) {
       assert.equal(run.code, 2, run.stderr);
       assertOneLineReason(run, pattern);
@@ -100,7 +95,7 @@ describe('reloadkit CLI', () => {
     ]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^UNIT\s+STATE\s+GEN\s+HASH\s+COMMITTED\s+LAST\s+LEASES$/);
+    assert.match(lines[0]!, /^UNIT\s+STATE\s+GEN\s+HASH\s+COMMITTED\s+LAST\s+LEASES\s+REASON$/);
     assert.match(lines[1]!, /^config\s+ready\s+1\s+sha256:[0-9a-f]{12}\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+committed\s+0$/);
     assert.match(lines[2]!, /^db\s+ready\s+1\s/);
     assert.ok(!table.stdout.includes(SECRET));
