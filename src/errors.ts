@@ -58,7 +58,11 @@ export type ErrorCode =
   | 'RELOADKIT_CLI_USAGE'
   | 'RELOADKIT_CLI_UNREACHABLE'
   // ── change and invalidation delivery ──
-  | 'RELOADKIT_DELIVERY';
+  | 'RELOADKIT_DELIVERY'
+  // ── operator workflow: refusals, pause, prepared candidates ──
+  | 'RELOADKIT_REFUSED'
+  | 'RELOADKIT_PAUSED'
+  | 'RELOADKIT_PREPARE_EXPIRED';
 
 
 /** Where an error happened, for the message prefix. */
@@ -356,5 +360,56 @@ export function errorInfo(error: unknown): { code: ErrorCode; message: string } 
 export class DeliveryError extends ReloadkitError {
   constructor(message: string, ctx: ErrorContext = {}) {
     super('RELOADKIT_DELIVERY', message, ctx);
+  }
+}
+
+/**
+ * The candidate's hash is in the unit's refused set (it was rolled back from, or failed its verify
+ * window): it is neither created nor committed. `hash` names it. `reload({ force: true })`
+ * overrides; `clearRefused()` empties the set.
+ *
+ * @example
+ * ```ts
+ * const result = await unit.reload();
+ * if (result.error instanceof RefusedError) console.log('still refused:', result.error.hash);
+ * ```
+ */
+export class RefusedError extends ReloadkitError {
+  readonly hash: string;
+  constructor(message: string, hash: string, ctx: ErrorContext = {}) {
+    super('RELOADKIT_REFUSED', message, { ...ctx, stage: 'refused' });
+    this.hash = hash;
+  }
+}
+
+/**
+ * The unit is paused: `reload()` did not run (`force: true` overrides; `resume()` ends the pause).
+ *
+ * @example
+ * ```ts
+ * unit.pause({ reason: 'incident 42' });
+ * (await unit.reload()).error instanceof PausedError; // true
+ * ```
+ */
+export class PausedError extends ReloadkitError {
+  constructor(message: string, ctx: ErrorContext = {}) {
+    super('RELOADKIT_PAUSED', message, ctx);
+  }
+}
+
+/**
+ * A prepared candidate can no longer be committed: it was discarded, its `timeoutMs` passed, or
+ * its unit closed. Its warm resource was disposed; prepare again.
+ *
+ * @example
+ * ```ts
+ * const prepared = await unit.prepare({ timeoutMs: 1_000 });
+ * // … more than a second later:
+ * (await prepared.commit()).error?.code; // 'RELOADKIT_PREPARE_EXPIRED'
+ * ```
+ */
+export class PrepareExpiredError extends ReloadkitError {
+  constructor(message: string, ctx: ErrorContext = {}) {
+    super('RELOADKIT_PREPARE_EXPIRED', message, ctx);
   }
 }

@@ -59,3 +59,7 @@ export { pin, type Leasable, type PinnedGenerations, type PinnedValues } from '.
 export { createRegistry, type Registry, type RegistryEvents, type RegistryOptions, type RegistryStatus, type ReloadAllResult } from './compose/registry.js';
 export { signalTrigger, intervalTrigger, manualTrigger, type SignalTrigger, type IntervalTrigger, type IntervalTriggerOptions, type ManualTrigger } from './triggers/index.js';
 export { jsonlAudit, auditLine, type JsonlAudit, type JsonlAuditEvents, type JsonlAuditOptions } from './audit/jsonl-audit.js';
+
+// ─── operator workflow: refusals, pause, dry runs, prepared candidates ──────────────────────
+export { RefusedError, PausedError, PrepareExpiredError } from './errors.js';
+export type { PauseOptions, PrepareOptions, PreparedCandidate, ReloadStatus } from './types.js';

@@ -8,8 +8,12 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Options as PRetryOptions } from 'p-retry';
 
-/** The pipeline stages, as named in results, events, errors and audit records. */
-export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify';
+/**
+ * The pipeline stages, as named in results, events, errors and audit records. `'refused'` is not a
+ * stage that runs: it names where a candidate whose hash is in the refused set was stopped (right
+ * after its hash was computed, before `create`).
+ */
+export type Stage = 'load' | 'validate' | 'create' | 'health' | 'verify' | 'refused';
 
 /** A hint from a trigger or source: "something may have changed". The unit re-reads; the hash decides. */
 export interface Hint {
@@ -87,13 +91,20 @@ export interface GenerationInfo {
   trigger: TriggerInfo;
 }
 
+/**
+ * How an attempt ended: `committed`, `unchanged` (same hash as the live one), `rejected` (a stage
+ * failed), `refused` (the candidate's hash is in the refused set), `paused` (the unit is paused),
+ * `would-commit` (a dry run that passed every stage before the commit).
+ */
+export type ReloadStatus = 'committed' | 'unchanged' | 'rejected' | 'refused' | 'paused' | 'would-commit';
+
 /** Outcome of `reload()` / `rollback()`. Never rejects for load or validation failures. */
 export interface ReloadResult {
   /** Attempt id, unique per unit. */
   id: number;
   unit: string;
-  status: 'committed' | 'unchanged' | 'rejected';
-  /** True for `committed` and `unchanged`. */
+  status: ReloadStatus;
+  /** True for `committed`, `unchanged` and `would-commit`. */
   ok: boolean;
   /** The live generation id after the attempt (0 when nothing was ever committed). */
   generation: number;
@@ -101,9 +112,21 @@ export interface ReloadResult {
   previous?: number;
   /** Set when rejected. */
   stage?: Stage;
-  /** Set when rejected: a `ReloadkitError` subclass. Serializes to `{ code, message }`. */
+  /**
+   * Set when rejected (a `ReloadkitError` subclass), refused (`RefusedError`) or paused
+   * (`PausedError`). Serializes to `{ code, message }`.
+   */
   error?: Error & { code?: string };
   durationMs: number;
+  /** The candidate's hash, when one was computed (never on `paused`, nor on a load failure). */
+  hash?: string;
+  /**
+   * On `committed` (rollbacks too) and `would-commit`: the dotted leaf paths whose values differ
+   * from the live value's (`['db.size', 'greeting']`). Paths only, never values.
+   */
+  changedPaths?: string[];
+  /** Set on every result of a dry run (`reload({ dryRun: true })`, `prepare()`). */
+  dryRun?: true;
 }
 
 /** What happened on the most recent attempt, as reported by `status()`. */
@@ -140,6 +163,12 @@ export interface UnitStatus {
    * source attached one: paths and layer names, never values.
    */
   provenance?: Readonly<Record<string, string>>;
+  /** The refused hashes (see `Reloadable.clearRefused`), present when there is at least one. */
+  refused?: string[];
+  /** Present while the unit is paused: since when (epoch ms), why, by whom, and whether a reload waits for `resume()`. */
+  paused?: { since: number; reason?: string; actor?: string; pending: boolean };
+  /** The values at the paths listed in the `expose` option, from the live value; nothing else. */
+  exposed?: Record<string, unknown>;
   /** Extra kind-specific detail (a cache adds its size, stale entries...). Never values. */
   [extra: string]: unknown;
 }
@@ -158,9 +187,22 @@ export interface ReloadOptions {
   reason?: string;
   actor?: string;
   trigger?: TriggerInfo;
-  /** Commit even when the candidate's hash equals the live one. */
+  /**
+   * Commit even when the candidate's hash equals the live one, is refused, or the unit is paused
+   * (the audit record says `forced: true`).
+   */
   force?: boolean;
   signal?: AbortSignal;
+  /**
+   * Run every stage up to the commit (load, validate, dedupe, create, healthCheck), then dispose the
+   * candidate: nothing commits. The status is `would-commit` (or `unchanged`, `refused`, `rejected`).
+   */
+  dryRun?: boolean;
+  /**
+   * A raw candidate to use instead of the source's read; only with `dryRun: true` (a `TypeError`
+   * otherwise). It goes through the schema, `validate`, `create` and `healthCheck`.
+   */
+  candidate?: unknown;
 }
 
 /** Options of `rollback()`. */
@@ -200,7 +242,7 @@ export interface Timeouts {
 export interface AuditRecord {
   id: string;
   unit: string;
-  action: 'start' | 'reload' | 'rollback' | 'invalidate';
+  action: 'start' | 'reload' | 'rollback' | 'invalidate' | 'dry-run' | 'pause' | 'resume' | 'clear-refused';
   trigger: TriggerInfo;
   actor?: string;
   reason?: string;
@@ -215,6 +257,10 @@ export interface AuditRecord {
   error?: { code: string; message: string };
   /** Extra detail for non-unit members (cache keys' hashes...). Never values. */
   detail?: Record<string, string | number | boolean>;
+  /** The dotted leaf paths that differ from the live value (committed, would-commit). Never values. */
+  changedPaths?: string[];
+  /** The caller passed `force: true` (over a refusal, a pause or an equal hash). */
+  forced?: true;
 }
 
 /** Where audit records go: a function, or the object returned by `jsonlAudit(path)`. */
@@ -342,6 +388,13 @@ export interface ReloadableOptions<T, R = T> {
    * @example `clock: createFakeClock()`
    */
   clock?: Clock;
+  /**
+   * Dotted paths of the validated value declared non-secret: `status().exposed` shows their live
+   * values. Everything else stays hashes only.
+   * @default [] (nothing exposed)
+   * @example `expose: ['logLevel', 'db.size']`
+   */
+  expose?: readonly string[];
 }
 
 /** A scheduler: real by default, a fake clock in tests. */
@@ -392,6 +445,17 @@ export interface Reloadable<T = unknown, R = T> {
   once<E extends UnitEventName>(event: E, fn: (...args: UnitEvents<T, R>[E]) => void): this;
   /** Stops triggers, waits for leases (up to the drain timeout), disposes everything. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Pauses hint-driven reloads: hints coalesce into one pending reload run by `resume()`;
+   * `reload()` resolves `paused` unless `force`. Dry runs still run. Idempotent; audited.
+   */
+  pause(opts?: PauseOptions): void;
+  /** Ends a pause; runs the one coalesced pending reload, if a hint or reload arrived meanwhile. */
+  resume(opts?: { actor?: string }): Promise<ReloadResult | undefined>;
+  /** Empties the refused set (rolled-back and verify-failed hashes). Audited. */
+  clearRefused(opts?: { actor?: string }): void;
+  /** A dry run that keeps the created resource warm: commit it later without a rebuild, or discard it. */
+  prepare(opts?: PrepareOptions): Promise<PreparedCandidate<T, R>>;
 }
 
 /**
@@ -414,3 +478,45 @@ export type UnvalidatedOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'schema
   | { load: (ctx: LoadContext<unknown, unknown>) => T | Promise<T>; source?: undefined }
   | { source: Source<T>; load?: undefined }
 );
+
+/** Options of `pause()`. */
+export interface PauseOptions {
+  reason?: string;
+  actor?: string;
+}
+
+/** Options of `prepare()`. */
+export interface PrepareOptions {
+  /** A raw candidate instead of the source's read. */
+  candidate?: unknown;
+  /**
+   * How long the warm resource waits for `commit()` before it is disposed (on the unit's clock).
+   * @default 60000 (`DEFAULT_PREPARE_TIMEOUT_MS`)
+   */
+  timeoutMs?: number;
+  reason?: string;
+  actor?: string;
+  trigger?: TriggerInfo;
+  /** Prepare even when the hash equals the live one, is refused, or the unit is paused. */
+  force?: boolean;
+}
+
+/** A candidate that passed every stage before the commit, its resource kept warm. */
+export interface PreparedCandidate<T = unknown, R = T> {
+  /** The dry run's result (`dryRun: true`): `would-commit`, or `unchanged`, `refused`, `rejected`, `paused`. */
+  readonly result: ReloadResult;
+  readonly hash: string | undefined;
+  /** The validated candidate value, while it is warm (`would-commit`, before commit or discard). In-process only. */
+  readonly value: T | undefined;
+  /** The warm resource, while it is warm. In-process only (like `Generation.resource`). */
+  readonly resource: R | undefined;
+  /**
+   * Swaps the warm resource in under the unit's lock, without a rebuild (even if another
+   * generation went live meanwhile). A candidate discarded, timed out, or whose unit closed
+   * resolves `rejected` with `RELOADKIT_PREPARE_EXPIRED`; one that was not `would-commit` resolves
+   * its own result again.
+   */
+  commit(opts?: { reason?: string; actor?: string; trigger?: TriggerInfo }): Promise<ReloadResult>;
+  /** Disposes the warm resource, exactly once. Idempotent. */
+  discard(): Promise<void>;
+}

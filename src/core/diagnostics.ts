@@ -17,7 +17,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { changedPaths } from '../support/changed-paths.js';
 import { errorInfo } from '../errors.js';
-import type { ReloadResult, Stage, TriggerInfo } from '../types.js';
+import type { AuditRecord, ReloadResult, Stage, TriggerInfo } from '../types.js';
 
 /** The channel names, one per event. */
 export const CHANNELS = {
@@ -61,7 +61,7 @@ export interface AttemptStartMessage {
   unit: string;
   /** The attempt id (the `id` of its `ReloadResult`). */
   attempt: number;
-  action: 'start' | 'reload' | 'rollback' | 'invalidate';
+  action: AuditRecord['action'];
   trigger: string;
   /** The coalesced run this attempt carries out; absent for start, rollback and staged (group) attempts. */
   run?: number;

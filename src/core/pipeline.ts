@@ -33,7 +33,7 @@ import { runStage, StageAbort, type AbortLike } from './timeout.js';
 import type { Clock, Generation, GenerationInfo, LoadContext, Stage, StageContext, TriggerInfo } from '../types.js';
 
 /** The stages before a commit (`verify` runs after it, see verify.ts). */
-export type PipelineStage = Exclude<Stage, 'verify'>;
+export type PipelineStage = Exclude<Stage, 'verify' | 'refused'>;
 
 /** Who runs a stage, for error messages: `[config] load failed (file config.json): …`. */
 export interface Where {

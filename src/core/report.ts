@@ -19,6 +19,11 @@ import { changedPaths } from '../support/changed-paths.js';
 import { safeMessage } from '../support/safe-message.js';
 import type { AuditRecord, AuditSink, Clock, Generation, GenerationInfo, LastAttempt, ReloadResult, Stage, TriggerInfo, UnitEvents } from '../types.js';
 
+/** True for the statuses that mean "fine": `committed`, `unchanged`, `would-commit`. */
+export function isOk(status: ReloadResult['status']): boolean {
+  return status === 'committed' || status === 'unchanged' || status === 'would-commit';
+}
+
 /** One attempt: a start, a reload, a rollback (or, for a cache, an invalidation). */
 export interface Attempt {
   readonly id: number;
@@ -120,7 +125,7 @@ export class Reporter {
     if (a.ended) throw new Error(`attempt ${a.id} of ${this.#o.unit} ended twice`);
     a.ended = true;
     const now = this.#o.clock.now();
-    const result: ReloadResult = { id: a.id, unit: this.#o.unit, status: end.status, ok: end.status !== 'rejected', generation: end.generation, durationMs: Math.max(0, now - a.startedAt) };
+    const result: ReloadResult = { id: a.id, unit: this.#o.unit, status: end.status, ok: isOk(end.status), generation: end.generation, durationMs: Math.max(0, now - a.startedAt) };
     if (end.previous !== undefined) result.previous = end.previous;
     if (end.stage !== undefined) result.stage = end.stage;
     if (end.error !== undefined) result.error = end.error;

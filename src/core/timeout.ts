@@ -11,7 +11,7 @@ import { realClock } from '../support/clock.js';
 import type { Clock, Stage } from '../types.js';
 
 /** A timed stage: a pipeline stage, or `dispose`. */
-export type TimedStage = Stage | 'dispose';
+export type TimedStage = Exclude<Stage, 'refused'> | 'dispose';
 
 /** What a stage needs from an abort source: an `AbortSignal`, or a `StageAbort`. */
 export interface AbortLike {

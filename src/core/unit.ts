@@ -28,6 +28,8 @@ import type {
   GenerationInfo,
   Hint,
   Lease,
+  PreparedCandidate,
+  PrepareOptions,
   Reloadable,
   ReloadableOptions,
   ReloadOptions,
@@ -76,6 +78,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   /** Why the unit serves its live generation degraded (its source failing, lastKnownGood), if it does. */
   #degraded: string | undefined;
   #startFailed = false;
+  #paused: { since: number; reason?: string; actor?: string } | undefined;
   #closed = false;
   #closePromise: Promise<void> | undefined;
   /** Discards the candidate a group has staged (close() while it waits for the group). */
@@ -370,6 +373,27 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     });
   }
 
+  // ─── operator workflow (pause, refusals, prepare) ─────────────────────────────────────────
+
+  pause(opts: { reason?: string; actor?: string } = {}): void {
+    if (this.#closed) throw this.#closedError('pause');
+    this.#paused ??= { since: this.#o.clock.now(), ...opts };
+  }
+
+  resume(_opts: { actor?: string } = {}): Promise<ReloadResult | undefined> {
+    if (this.#closed) return Promise.reject(this.#closedError('resume'));
+    this.#paused = undefined;
+    return Promise.resolve(undefined);
+  }
+
+  clearRefused(_opts: { actor?: string } = {}): void {
+    if (this.#closed) throw this.#closedError('clearRefused');
+  }
+
+  prepare(_opts: PrepareOptions = {}): Promise<PreparedCandidate<T, R>> {
+    return Promise.reject(new Error('prepare() is not implemented yet'));
+  }
+
   // ─── status ───────────────────────────────────────────────────────────────────────────────
 
   status(): UnitStatus {
@@ -389,6 +413,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#degraded !== undefined && !this.#closed) status.reason = this.#degraded;
     if (this.#o.sourceLabel !== undefined) status.source = this.#o.sourceLabel;
     if (live?.provenance !== undefined) status.provenance = live.provenance;
+    if (this.#paused !== undefined) status.paused = { ...this.#paused, pending: false };
     status.errors = this.#report.errors;
     return status;
   }

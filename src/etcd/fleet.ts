@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import type { Lease, Namespace } from 'etcd3';
 import { errorInfo } from '../errors.js';
-import type { RegistryMember, Stage, UnitStatus } from '../types.js';
+import type { RegistryMember, ReloadStatus, Stage, UnitStatus } from '../types.js';
 
 /** One unit on one instance, as written to etcd. JSON-safe, hashes only. */
 export interface FleetRecord {
@@ -25,7 +25,7 @@ export interface FleetRecord {
   hash: string | null;
   committedAt: number | null;
   /** Outcome of the last attempt (`null` before any). */
-  outcome: 'committed' | 'unchanged' | 'rejected' | null;
+  outcome: ReloadStatus | null;
   stage?: Stage;
   /** Error code of the last attempt when it was rejected (`RELOADKIT_VALIDATION`...). */
   errorCode?: string;

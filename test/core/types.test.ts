@@ -71,6 +71,6 @@ test('types: internals are off the public type and off the object: no symbol key
   const proto = Object.getPrototypeOf(unit) as object;
   assert.deepEqual(Object.getOwnPropertySymbols(unit), []);
   assert.deepEqual(Object.getOwnPropertySymbols(proto), []);
-  assert.deepEqual(Object.getOwnPropertyNames(proto).sort(), ['acquire', 'close', 'constructor', 'current', 'get', 'history', 'off', 'on', 'once', 'reload', 'rollback', 'start', 'status', 'use']);
+  assert.deepEqual(Object.getOwnPropertyNames(proto).sort(), ['acquire', 'clearRefused', 'close', 'constructor', 'current', 'get', 'history', 'off', 'on', 'once', 'pause', 'prepare', 'reload', 'resume', 'rollback', 'start', 'status', 'use']);
   assert.deepEqual(Object.keys(unit), ['name']);
 });
