@@ -47,7 +47,7 @@ export interface JsonlAudit extends EventEmitter<JsonlAuditEvents> {
 }
 
 /** The fields an audit line may carry: anything else a caller attaches is left out. */
-const FIELDS = ['id', 'unit', 'action', 'trigger', 'actor', 'reason', 'startedAt', 'durationMs', 'outcome', 'from', 'to', 'hash', 'stage', 'error', 'detail'] as const;
+const FIELDS = ['id', 'unit', 'action', 'trigger', 'actor', 'reason', 'startedAt', 'durationMs', 'outcome', 'from', 'to', 'hash', 'stage', 'error', 'detail', 'changedPaths', 'forced'] as const;
 
 /**
  * Serializes an audit record to one JSON line, keeping only the documented fields; `error` is
@@ -70,6 +70,11 @@ export function auditLine(record: AuditRecord): string {
     } else if (key === 'trigger') {
       const t = value as { kind?: unknown; detail?: unknown };
       out.trigger = t.detail === undefined ? { kind: String(t.kind) } : { kind: String(t.kind), detail: String(t.detail) };
+    } else if (key === 'changedPaths') {
+      // Paths only: whatever else a caller put there is reduced to strings.
+      if (Array.isArray(value)) out.changedPaths = value.map(String);
+    } else if (key === 'forced') {
+      if (value === true) out.forced = true;
     } else {
       out[key] = value;
     }

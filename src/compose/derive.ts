@@ -44,6 +44,10 @@ function parentCommitTrigger(parent: Reloadable<any, any>): Trigger {
  * `start()` starts the parent (idempotent: the same promise as the parent's own `start()`) and
  * waits for its first commit before the derived unit's first load.
  *
+ * A derived unit has no dry runs: `reload({ dryRun: true })` and `prepare()` reject with a
+ * `TypeError` (dry-run the parent: its dry run is what a derived unit would see). `pause()` holds
+ * the parent's commits from reaching it until `resume()`.
+ *
  * @throws {TypeError} when `parent` is not a unit, `select` is not a function, or `options` has
  *   `load` / `source` (the parent is the source).
  * @example
@@ -90,5 +94,8 @@ export function derive<P, T, R = T>(
   // A derived unit is started like any unit; every fresh start first starts its parent (the same
   // promise as the parent's own `start()`) and so waits for the parent's first commit.
   memberHooks(unit)!.beforeStart!(() => parent.start());
+  // A derived candidate is a slice of the parent's live value: a dry run could only re-check what is
+  // live, and a prepared slice committed on its own would diverge from the parent. Dry-run the parent.
+  memberHooks(unit)!.noDryRuns!(`its candidate is a slice of its parent "${parent.name}"; dry-run or prepare the parent instead`);
   return unit;
 }

@@ -90,6 +90,9 @@ export function group(units: readonly GroupMember[] | Record<string, GroupMember
     async reload(opts: ReloadOptions = {}) {
       const invalid = callOptionsError(opts, 'reload');
       if (invalid) throw invalid;
+      if (opts.dryRun !== undefined || opts.candidate !== undefined) {
+        throw new TypeError('group: `dryRun` and `candidate` are not group options: dry-run each member with `unit.reload({ dryRun: true })` (a group commits all or none; there is nothing to dry-run together).');
+      }
       return reloadGroup(members, opts);
     },
   };

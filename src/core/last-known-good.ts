@@ -1,7 +1,9 @@
 /**
  * lastKnownGood: every commit's raw candidate persisted atomically (temp file, fsync, rename,
  * directory fsync), so `start()` can come up on the last good state when its source is down.
- * The file holds configuration, so it is written with mode 0600.
+ * The file holds configuration, so it is written with mode 0600. It also holds the unit's refused
+ * hashes (see refusals.ts), so a restart does not commit a quarantined candidate; a file written
+ * before refusals existed has none, and reads as an empty set.
  *
  * @module
  */
@@ -20,6 +22,8 @@ export interface LastKnownGoodRecord {
   committedAt: number;
   encoding: 'json' | 'base64';
   raw: unknown;
+  /** Refused candidate hashes (absent in files written before refusals existed: none). */
+  refused?: string[];
 }
 
 /**
@@ -66,9 +70,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, {
  * const rec = toRecord('config', 'sha256:…', Date.now(), { port: 1 });
  * ```
  */
-export function toRecord(unit: string, hash: string, committedAt: number, raw: unknown): LastKnownGoodRecord {
-  if (raw instanceof Uint8Array) return { format: LKG_FORMAT, unit, hash, committedAt, encoding: 'base64', raw: Buffer.from(raw).toString('base64') };
-  return { format: LKG_FORMAT, unit, hash, committedAt, encoding: 'json', raw };
+export function toRecord(unit: string, hash: string, committedAt: number, raw: unknown, refused: readonly string[] = []): LastKnownGoodRecord {
+  const record: LastKnownGoodRecord =
+    raw instanceof Uint8Array
+      ? { format: LKG_FORMAT, unit, hash, committedAt, encoding: 'base64', raw: Buffer.from(raw).toString('base64') }
+      : { format: LKG_FORMAT, unit, hash, committedAt, encoding: 'json', raw };
+  if (refused.length > 0) record.refused = [...refused];
+  return record;
 }
 
 /**
@@ -81,7 +89,7 @@ export function toRecord(unit: string, hash: string, committedAt: number, raw: u
  * if (rec) console.log(rec.hash);
  * ```
  */
-export async function readLastKnownGood(path: string, unit: string): Promise<{ record: LastKnownGoodRecord; raw: unknown } | undefined> {
+export async function readLastKnownGood(path: string, unit: string): Promise<{ record: LastKnownGoodRecord; raw: unknown; refused: string[] } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -98,7 +106,7 @@ export async function readLastKnownGood(path: string, unit: string): Promise<{ r
   if (record?.format !== LKG_FORMAT) throw new TypeError(`lastKnownGood file ${path} has an unknown format`);
   if (record.unit !== unit) throw new TypeError(`lastKnownGood file ${path} belongs to unit '${String(record.unit)}', not '${unit}'`);
   const raw = record.encoding === 'base64' ? Buffer.from(String(record.raw), 'base64') : record.raw;
-  return { record, raw };
+  return { record, raw, refused: Array.isArray(record.refused) ? record.refused.filter((h): h is string => typeof h === 'string' && h !== '') : [] };
 }
 
 /**
@@ -117,6 +125,8 @@ export class LastKnownGoodWriter {
   readonly #onError: (error: unknown) => void;
   #queued: LastKnownGoodRecord | undefined;
   #running: Promise<void> | undefined;
+  /** The latest record written (or read at start): what a change of the refused set rewrites. */
+  #last: LastKnownGoodRecord | undefined;
 
   constructor(path: string, onError: (error: unknown) => void) {
     this.#path = path;
@@ -124,6 +134,7 @@ export class LastKnownGoodWriter {
   }
 
   write(record: LastKnownGoodRecord): void {
+    this.#last = record;
     this.#queued = record;
     this.#running ??= this.#drain();
   }
@@ -132,14 +143,32 @@ export class LastKnownGoodWriter {
    * Records a committed generation's raw candidate. A raw value with no JSON form fails here,
    * synchronously, and is reported like a failed write: the commit itself is never affected.
    */
-  persist(unit: string, gen: { hash: string; committedAt: number }, raw: unknown): void {
+  persist(unit: string, gen: { hash: string; committedAt: number }, raw: unknown, refused: readonly string[] = []): void {
     try {
-      const record = toRecord(unit, gen.hash, gen.committedAt, raw);
+      const record = toRecord(unit, gen.hash, gen.committedAt, raw, refused);
       JSON.stringify(record);
       this.write(record);
     } catch (error) {
       this.#onError(error);
     }
+  }
+
+  /** The record read at start: later refused-set changes rewrite it until the next commit. */
+  adopt(record: LastKnownGoodRecord): void {
+    this.#last ??= record;
+  }
+
+  /**
+   * The refused set changed without a commit (`clearRefused()`, a failed verify): rewrites the
+   * latest record with the new list. Nothing to do before anything was committed or read.
+   */
+  refused(refused: readonly string[]): void {
+    const last = this.#last;
+    if (last === undefined) return;
+    const record: LastKnownGoodRecord = { ...last };
+    if (refused.length > 0) record.refused = [...refused];
+    else delete record.refused;
+    this.write(record);
   }
 
   async #drain(): Promise<void> {

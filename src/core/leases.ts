@@ -65,6 +65,8 @@ export class LeaseTracker<C extends LeaseCell> {
   /** Retired cells still holding leases, with their drain timers. */
   readonly #draining = new Map<C, unknown>();
   readonly #disposals = new Set<Promise<void>>();
+  /** Each cell's dispose in flight, for `disposeNow`. */
+  readonly #pendingOf = new WeakMap<C, Promise<void>>();
   #leases = 0;
   #progress: (() => void) | undefined;
   #settling = false;
@@ -153,6 +155,13 @@ export class LeaseTracker<C extends LeaseCell> {
         this.#disposed(cell);
       });
     this.#disposals.add(pending);
+    this.#pendingOf.set(cell, pending);
+  }
+
+  /** `dispose(cell)`, resolving once its dispose settled (a prepared candidate's `discard()`). */
+  disposeNow(cell: C): Promise<void> {
+    this.dispose(cell);
+    return this.#pendingOf.get(cell) ?? Promise.resolve();
   }
 
   /** Disposes every draining cell at once, without waiting for its leases (reported as drain timeouts). */

@@ -36,6 +36,8 @@ export interface MemberHooks {
   stage?(opts: ReloadOptions, hold: Hold): Promise<StageOutcome>;
   /** Adds a step every fresh `start()` awaits before it watches and loads (a derived unit starts its parent). */
   beforeStart?(step: () => Promise<unknown>): void;
+  /** Turns the member's dry runs and `prepare()` into a `TypeError` saying `why` (a derived unit: its candidate comes from its parent). */
+  noDryRuns?(why: string): void;
 }
 
 const registered = new WeakMap<object, MemberHooks>();

@@ -11,6 +11,8 @@ import { assertAuditSink } from './audit.js';
 import { assertClock, realClock } from '../support/clock.js';
 import { describeValue } from '../support/describe-value.js';
 import { hashValue } from '../support/hash.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+import { normalizeExpose } from './expose.js';
 import { normalizeRetry } from './retry.js';
 import { isStandardSchema } from './schema.js';
 import type { AuditSink, Clock, Generation, LoadContext, ReloadableOptions, StageContext, Trigger, Source } from '../types.js';
@@ -29,6 +31,41 @@ export const DEFAULT_KEEP_PREVIOUS = false;
 
 /** Default `hash`: `sha256:` of the RFC 8785 canonical JSON of the validated value. */
 export const DEFAULT_HASH = (value: unknown): string => hashValue(value);
+
+/** Default `expose`: nothing, hashes only. */
+export const DEFAULT_EXPOSE: readonly string[] = Object.freeze([]);
+
+/** Default `prepare({ timeoutMs })`: how long a prepared candidate stays warm before it is disposed. */
+export const DEFAULT_PREPARE_TIMEOUT_MS = 60_000;
+
+/** Every option `reloadable()` knows; any other key is a `TypeError` naming the closest one. */
+const KNOWN = [
+  'name',
+  'load',
+  'source',
+  'schema',
+  'validate',
+  'create',
+  'healthCheck',
+  'dispose',
+  'hash',
+  'retry',
+  'timeouts',
+  'minIntervalMs',
+  'history',
+  'keepPrevious',
+  'verify',
+  'triggers',
+  'lastKnownGood',
+  'audit',
+  'clock',
+  'expose',
+] as const satisfies ReadonlyArray<keyof ReloadableOptions<unknown>>;
+/** A new option of `ReloadableOptions` that is missing from KNOWN fails the typecheck here. */
+type MissingKey = Exclude<keyof ReloadableOptions<unknown>, (typeof KNOWN)[number]>;
+const _everyOptionKnown: [MissingKey] extends [never] ? true : MissingKey = true;
+void _everyOptionKnown;
+export const RELOADABLE_KEYS: readonly string[] = Object.freeze([...KNOWN]);
 
 export interface NormalizedOptions<T, R> {
   name: string;
@@ -51,6 +88,7 @@ export interface NormalizedOptions<T, R> {
   lastKnownGood: string | undefined;
   audit: AuditSink | undefined;
   clock: Clock;
+  expose: readonly string[];
 }
 
 function optionalFunction(options: Record<string, unknown>, key: string): void {
@@ -77,6 +115,8 @@ function nonNegative(value: unknown, key: string, { integer = false, positive = 
 export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): NormalizedOptions<T, R> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected options to be an object, got ${describeValue(options)}.`);
   const o = options as unknown as Record<string, unknown>;
+  // Plain JavaScript has no excess-property check: a misspelt `trigger:` would silently turn reloading off.
+  rejectUnknownKeys('reloadable', options, RELOADABLE_KEYS);
   if (typeof options.name !== 'string' || options.name.trim() === '') throw new TypeError(`Expected \`name\` to be a non-empty string, got ${describeValue(options.name)}.`);
   if ((options.load === undefined) === (options.source === undefined)) throw new TypeError('Expected exactly one of `load` or `source`.');
   optionalFunction(o, 'load');
@@ -118,6 +158,7 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
   if (options.audit !== undefined) assertAuditSink(options.audit, 'audit');
   const clock = options.clock ?? realClock;
   assertClock(clock, 'clock');
+  const expose = options.expose === undefined ? DEFAULT_EXPOSE : normalizeExpose(options.expose);
 
   // The context goes to the source as it is: its `signal` getter creates an AbortController only
   // if the source reads it, so a healthy load through a source that never needs one creates none.
@@ -151,6 +192,7 @@ export function normalizeOptions<T, R>(options: ReloadableOptions<T, R>): Normal
     lastKnownGood: options.lastKnownGood,
     audit: options.audit,
     clock,
+    expose,
   };
 }
 
@@ -177,6 +219,10 @@ export function callOptionsError(opts: unknown, method: 'reload' | 'rollback'): 
     return to !== undefined && (typeof to !== 'number' || !Number.isInteger(to)) ? new TypeError(`Expected \`to\` to be a generation id (an integer), got ${typeof to}.`) : undefined;
   }
   if (o.force !== undefined && typeof o.force !== 'boolean') return new TypeError(`Expected \`force\` to be a boolean, got ${describeValue(o.force)}.`);
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') return new TypeError(`Expected \`dryRun\` to be a boolean, got ${describeValue(o.dryRun)}.`);
+  if (o.candidate !== undefined && o.dryRun !== true) {
+    return new TypeError('Expected `dryRun: true` with `candidate`: a candidate the caller supplies is only ever dry-run (use prepare() to commit one).');
+  }
   const signal = o.signal as { aborted?: unknown; addEventListener?: unknown } | null | undefined;
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
     return new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}.`);
@@ -184,6 +230,30 @@ export function callOptionsError(opts: unknown, method: 'reload' | 'rollback'): 
   // Lenient on the hint's fields (they are copied as strings): triggers fire what they fire.
   if (o.trigger !== undefined && (o.trigger === null || typeof o.trigger !== 'object')) {
     return new TypeError(`Expected \`trigger\` to be a hint such as { kind: 'manual' }, got ${describeValue(o.trigger)}.`);
+  }
+  return undefined;
+}
+
+/**
+ * Checks the options of `pause()`, `resume()` and `clearRefused()`: an object whose `keys` are
+ * strings when present, and no other key. The `TypeError`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * actorOptionsError({ reason: 1 }, 'pause', ['reason', 'actor']); // TypeError: Expected `reason` to be a string, got 1.
+ * ```
+ */
+export function actorOptionsError(opts: unknown, method: string, keys: readonly string[]): TypeError | undefined {
+  if (opts === undefined) return undefined;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) return new TypeError(`Expected ${method}() options to be an object, got ${Array.isArray(opts) ? 'an array' : describeValue(opts)}.`);
+  const o = opts as Record<string, unknown>;
+  try {
+    rejectUnknownKeys(`${method}()`, o, keys);
+  } catch (error) {
+    return error as TypeError;
+  }
+  for (const key of keys) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') return new TypeError(`Expected \`${key}\` to be a string, got ${describeValue(o[key])}.`);
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * The pipeline: `load → validate → hash → dedupe → create → healthCheck`, without any owner state.
+ * The pipeline: `load → validate → hash → refuse → dedupe → create → healthCheck`, without any owner state.
  * It never commits and never throws: a unit's attempt gets an `Outcome` (a candidate, `unchanged`,
  * or `rejected` at a stage) and decides what to do with it (commit, stage for a group, or, for a
  * dry run, dispose the candidate).
@@ -199,7 +199,11 @@ export interface Candidate<T, R, C extends PipelineCell<R>> {
 export type Outcome<T, R, C extends PipelineCell<R>> =
   | Candidate<T, R, C>
   | { kind: 'unchanged'; hash: string }
-  | { kind: 'rejected'; stage: Stage | undefined; error: Error; hash?: string };
+  | { kind: 'rejected'; stage: Stage | undefined; error: Error; hash?: string }
+  /** The hash is in the owner's refused set: nothing was created. */
+  | { kind: 'refused'; hash: string }
+  /** The owner's pause gate held the attempt (never produced by the pipeline itself). */
+  | { kind: 'paused' };
 
 /** The stages of a unit (its normalized options) and how it keeps resources. */
 export interface PipelineSpec<T, R, C extends PipelineCell<R>> {
@@ -226,8 +230,10 @@ export interface PipelineInput<T, R> {
   trigger: TriggerInfo;
   /** Build even when the hash equals `previous.hash`. */
   force: boolean;
-  /** Called once the load has answered (the source is reachable again). */
-  onLoaded?: () => void;
+  /** Called once the candidate validated and hashed (the source gives a valid candidate again). */
+  onValidated?: () => void;
+  /** True when `hash` is refused: the outcome is `refused`, before dedupe and create (unless `force`). */
+  refused?: (hash: string) => boolean;
 }
 
 /** The `load` context; its `signal` is created only if the load reads it. */
@@ -265,8 +271,8 @@ export class StageCtx<T, R> extends LoadCtx<T, R> implements StageContext<T, R> 
 export const LOAD: unique symbol = Symbol('load the raw candidate');
 
 /**
- * `load → validate → hash → dedupe → create → healthCheck`. Never throws, never commits. Pass a
- * raw candidate as `given` to skip the load (a last-known-good record).
+ * `load → validate → hash → refuse → dedupe → create → healthCheck`. Never throws, never commits.
+ * Pass a raw candidate as `given` to skip the load (a last-known-good record, a dry run's candidate).
  *
  * @example
  * ```ts
@@ -284,7 +290,6 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
     } catch (error) {
       return { kind: 'rejected', stage: 'load', error: error as Error };
     }
-    input.onLoaded?.();
   }
   diagnostics.stageStarted(spec.where.unit, 'validate');
   if (abort.aborted) return { kind: 'rejected', stage: 'validate', error: aborted('validation aborted', spec.where, 'validate') };
@@ -300,6 +305,8 @@ export async function runPipeline<T, R, C extends PipelineCell<R>>(spec: Pipelin
   } catch (error) {
     return { kind: 'rejected', stage: 'validate', error: error as Error };
   }
+  input.onValidated?.();
+  if (!input.force && input.refused?.(hash) === true) return { kind: 'refused', hash };
   if (!input.force && previous !== undefined && previous.hash === hash) return { kind: 'unchanged', hash };
   return build(spec, { raw, value, hash, provenance: provenanceOf(raw) }, input);
 }

@@ -32,6 +32,8 @@ export interface Attempt {
   readonly reason: string | undefined;
   readonly actor: string | undefined;
   readonly startedAt: number;
+  /** The caller passed `force` (the audit record says `forced: true`). */
+  readonly forced: boolean;
   /** Set by `end()`: an attempt ends once. */
   ended: boolean;
 }
@@ -54,6 +56,14 @@ export interface AttemptEnd {
   detail?: Record<string, string | number | boolean> | undefined;
   /** False: deliver no audit record for this attempt (a cache audits only failed per-key loads). Default true. */
   audit?: boolean;
+  /** False: the attempt does not become `lastAttempt` (a dry run, a reload held by a pause). Default true. */
+  lastAttempt?: boolean;
+  /** Dotted leaf paths that differ from the live value (committed, would-commit): on the result and the record. */
+  changedPaths?: string[] | undefined;
+  /** A dry run: the result says `dryRun: true`. */
+  dryRun?: boolean;
+  /** The caller forced it (also read from the attempt): the record says `forced: true`. */
+  forced?: boolean;
 }
 
 /** What a reporter needs from its owner. */
@@ -109,9 +119,9 @@ export class Reporter {
   begin(
     action: Attempt['action'],
     trigger: TriggerInfo,
-    meta: { reason?: string | undefined; actor?: string | undefined; run?: number | undefined; key?: () => { keyHash: string; key?: string } },
+    meta: { reason?: string | undefined; actor?: string | undefined; run?: number | undefined; forced?: boolean | undefined; key?: () => { keyHash: string; key?: string } },
   ): Attempt {
-    const attempt: Attempt = { id: ++this.#attemptId, action, trigger, reason: meta.reason, actor: meta.actor, startedAt: this.#o.clock.now(), ended: false };
+    const attempt: Attempt = { id: ++this.#attemptId, action, trigger, reason: meta.reason, actor: meta.actor, startedAt: this.#o.clock.now(), forced: meta.forced === true, ended: false };
     diagnostics.attemptStarted(this.#o.unit, attempt, meta.run, meta.key);
     return attempt;
   }
@@ -129,16 +139,36 @@ export class Reporter {
     if (end.previous !== undefined) result.previous = end.previous;
     if (end.stage !== undefined) result.stage = end.stage;
     if (end.error !== undefined) result.error = end.error;
-    const last: LastAttempt = { at: now, outcome: end.status };
-    if (end.status === 'rejected') {
-      if (end.stage !== undefined) last.stage = end.stage;
-      if (end.error !== undefined) last.error = errorInfo(end.error);
+    if (end.hash !== undefined) result.hash = end.hash;
+    if (end.changedPaths !== undefined) result.changedPaths = end.changedPaths;
+    if (end.dryRun) result.dryRun = true;
+    if (end.lastAttempt !== false) {
+      const last: LastAttempt = { at: now, outcome: end.status };
+      if (!isOk(end.status)) {
+        if (end.stage !== undefined) last.stage = end.stage;
+        if (end.error !== undefined) last.error = errorInfo(end.error);
+      }
+      this.#lastAttempt = last;
     }
-    this.#lastAttempt = last;
     diagnostics.attemptEnded(this.#o.unit, result, end.hash, end.detail?.target);
     emit?.(result);
     if (end.audit !== false && this.audit.active) this.audit.deliver(this.#record(a, result, end));
     return result;
+  }
+
+  /**
+   * One audit record for an operator action that is not an attempt (`pause`, `resume`,
+   * `clear-refused`): no result, no `lastAttempt`, no event.
+   */
+  note(action: AuditRecord['action'], meta: { reason?: string | undefined; actor?: string | undefined; outcome: ReloadResult['status']; generation: number; detail?: Record<string, string | number | boolean> }): void {
+    if (!this.audit.active) return;
+    const now = this.#o.clock.now();
+    const record: AuditRecord = { id: randomUUID(), unit: this.#o.unit, action, trigger: { kind: 'manual' }, startedAt: new Date(now).toISOString(), durationMs: 0, outcome: meta.outcome };
+    if (meta.actor !== undefined) record.actor = meta.actor;
+    if (meta.reason !== undefined) record.reason = meta.reason;
+    if (meta.generation !== 0) record.to = meta.generation;
+    if (meta.detail !== undefined) record.detail = { ...meta.detail };
+    this.audit.deliver(record);
   }
 
   /** A contained failure: counted and emitted as the owner's `error` event, never thrown. */
@@ -169,6 +199,8 @@ export class Reporter {
       record.error = errorInfo(end.cause.error);
     }
     if (end.detail !== undefined) record.detail = { ...end.detail };
+    if (end.changedPaths !== undefined) record.changedPaths = [...end.changedPaths];
+    if (a.forced || end.forced) record.forced = true;
     return record;
   }
 }
@@ -204,13 +236,43 @@ export class UnitReport<T, R> {
   }
 
   /** `current` was committed over `previous`. `cause`: the verify failure a rollback answers. */
-  committed(a: Attempt, current: Generation<T, R>, previous: Generation<T, R> | undefined, extra: { cause?: VerifyError | undefined; target?: number | undefined } = {}): ReloadResult {
-    const end: AttemptEnd = { status: 'committed', generation: current.id, previous: previous?.id, hash: current.hash };
+  committed(
+    a: Attempt,
+    current: Generation<T, R>,
+    previous: Generation<T, R> | undefined,
+    extra: { cause?: VerifyError | undefined; target?: number | undefined } = {},
+  ): ReloadResult {
+    const paths = changedPaths(previous?.value, current.value);
+    const end: AttemptEnd = { status: 'committed', generation: current.id, previous: previous?.id, hash: current.hash, changedPaths: paths };
     if (extra.cause) end.cause = { stage: 'verify', error: extra.cause };
     if (extra.target !== undefined) end.detail = { target: extra.target };
     return this.#reporter.end(a, end, (result) => {
-      if (this.#events.has('committed')) this.#events.emit('committed', { unit: this.#unit, previous, current, changedPaths: changedPaths(previous?.value, current.value), result });
+      if (this.#events.has('committed')) this.#events.emit('committed', { unit: this.#unit, previous, current, changedPaths: [...paths], result });
     });
+  }
+
+  /**
+   * The candidate's hash is refused. `quiet`: already reported once, so no audit record and no
+   * event (the result and `lastAttempt` still say `refused`). The event is `rejected` at stage
+   * `refused`, so listeners and metrics count it like any attempt that did not commit.
+   */
+  refused(a: Attempt, live: Generation<T, R> | undefined, error: Error, hash: string, quiet: boolean): ReloadResult {
+    return this.#reporter.end(a, { status: 'refused', generation: live?.id ?? 0, previous: live?.id, stage: 'refused', error, hash, audit: !quiet }, (result) => {
+      if (!quiet && this.#events.has('rejected')) this.#events.emit('rejected', { unit: this.#unit, stage: 'refused', error, result });
+    });
+  }
+
+  /** A reload held by the pause gate: no audit record, no event, not the last attempt (nothing ran). */
+  paused(a: Attempt, live: Generation<T, R> | undefined, error: Error): ReloadResult {
+    return this.#reporter.end(a, { status: 'paused', generation: live?.id ?? 0, previous: live?.id, error, audit: false, lastAttempt: false });
+  }
+
+  /**
+   * How a dry run ended (`would-commit`, `unchanged`, `refused`, `rejected`, `paused`): audited as
+   * `dry-run`, never an outcome event, never the last attempt, never a change of state.
+   */
+  dryRun(a: Attempt, live: Generation<T, R> | undefined, end: Omit<AttemptEnd, 'generation' | 'previous' | 'dryRun' | 'lastAttempt'>): ReloadResult {
+    return this.#reporter.end(a, { ...end, generation: live?.id ?? 0, previous: live?.id, dryRun: true, lastAttempt: false });
   }
 
   /** The candidate's hash equals the live one's. */

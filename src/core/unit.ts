@@ -2,21 +2,27 @@
  * `reloadable(options)`: the unit, a facade over the core's seams: pipeline.ts runs the stages,
  * generations.ts commits (one synchronous swap, so `get()` is a field read that never observes a
  * half-applied state), leases.ts retires, verify.ts checks, scheduler.ts orders every attempt,
- * report.ts ends each one, lifecycle.ts starts and stops the watches. docs/architecture.md maps
- * every invariant to the module that owns it.
+ * report.ts ends each one, lifecycle.ts starts and stops the watches; refusals.ts keeps the refused
+ * hashes, pause.ts the pause gate, dry-run.ts and prepare.ts the dry runs, expose.ts the exposed
+ * paths. docs/architecture.md maps every invariant to the module that owns it.
  *
  * @module
  */
-import { ClosedError, NotReadyError, ReloadkitError, RollbackError, formatMessage, type VerifyError } from '../errors.js';
+import { ClosedError, NotReadyError, PausedError, RefusedError, ReloadkitError, RollbackError, formatMessage, type VerifyError } from '../errors.js';
 import * as diagnostics from './diagnostics.js';
+import { prepareOn, type DryRunUnit } from './dry-run.js';
 import { SafeEmitter } from './emitter.js';
+import { exposedValues } from './expose.js';
 import { CommittedGeneration, Generations, ResourceCell, triggerInfo } from './generations.js';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { LeaseTracker } from './leases.js';
 import { StartOnce, Watches } from './lifecycle.js';
 import { defineMember } from './member.js';
-import { callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
+import { actorOptionsError, callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
+import { PauseGate } from './pause.js';
 import { LOAD, StageCtx, build, runPipeline, type Outcome as PipelineOutcome, type PipelineSpec } from './pipeline.js';
+import { Preparations, prepareOptionsError, type PreparedHandle } from './prepare.js';
+import { RefusedSet } from './refusals.js';
 import { Reporter, UnitReport, type Attempt } from './report.js';
 import { Scheduler } from './scheduler.js';
 import { stageOn, type StagingUnit } from './staging.js';
@@ -28,6 +34,7 @@ import type {
   GenerationInfo,
   Hint,
   Lease,
+  PauseOptions,
   PreparedCandidate,
   PrepareOptions,
   Reloadable,
@@ -46,9 +53,10 @@ import type {
 type Outcome<T, R> = PipelineOutcome<T, R, ResourceCell<R>>;
 type Candidate<T, R> = Extract<Outcome<T, R>, { kind: 'candidate' }>;
 
-/** Extra audit detail of a commit: the rollback target, the verify failure that caused it. */
+/** Extra detail of a commit: the rollback target and the hash it left, the verify failure that caused it, a force. */
 interface CommitExtra {
   target?: number;
+  from?: string;
   cause?: VerifyError | undefined;
 }
 
@@ -78,11 +86,16 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   /** Why the unit serves its live generation degraded (its source failing, lastKnownGood), if it does. */
   #degraded: string | undefined;
   #startFailed = false;
-  #paused: { since: number; reason?: string; actor?: string } | undefined;
   #closed = false;
   #closePromise: Promise<void> | undefined;
   /** Discards the candidate a group has staged (close() while it waits for the group). */
   #abandonStaged: (() => void) | undefined;
+  readonly #refusals: RefusedSet;
+  readonly #pause = new PauseGate();
+  readonly #prepared = new Preparations<T, R, ResourceCell<R>>();
+  readonly #dryRuns: DryRunUnit<T, R>;
+  /** Set for a derived unit: why it has no dry runs (its candidate comes from its parent). */
+  #noDryRuns: string | undefined;
 
   constructor(options: ReloadableOptions<T, R>) {
     const o = (this.#o = normalizeOptions(options));
@@ -94,6 +107,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     this.#outcomes = new UnitReport(report, this.#events, o.name);
     if (o.audit) report.attachAudit(o.audit);
     if (o.lastKnownGood) this.#lkg = new LastKnownGoodWriter(o.lastKnownGood, (error) => report.error(error, 'lastKnownGood'));
+    this.#refusals = new RefusedSet(() => this.#lkg?.refused(this.#refusals.list()));
     const dispose = o.dispose;
     this.#leases = new LeaseTracker<ResourceCell<R>>({
       ...{ clock: o.clock, unit: o.name, drainMs: o.timeouts.drain, disposeTimeoutMs: o.timeouts.dispose },
@@ -121,9 +135,12 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     const staging: StagingUnit<T, R, ResourceCell<R>> = {
       name: o.name,
       attempt: (opts, abort) => {
-        const a = this.#begin('reload', opts.trigger, opts);
+        const a = this.#begin('reload', opts.trigger, { reason: opts.reason, actor: opts.actor, forced: opts.force === true });
         const closed: Outcome<T, R> = { kind: 'rejected', stage: undefined, error: this.#closedError('reload') };
-        return { a, outcome: this.#closed ? Promise.resolve(closed) : this.#attempt(a, abort, opts.force === true) };
+        if (this.#closed) return { a, outcome: Promise.resolve(closed) };
+        // A paused member holds its group's reload, as its own reload() would answer `paused`.
+        if (opts.force !== true && this.#pause.defer(a.trigger)) return { a, outcome: Promise.resolve({ kind: 'paused' }) };
+        return { a, outcome: this.#attempt(a, abort, opts.force === true) };
       },
       settle: (a, outcome) => this.#settle(a, outcome),
       discard: (a, candidate, error) => {
@@ -139,7 +156,26 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       scheduler: this.#scheduler,
       stage: (opts, hold) => stageOn(staging, opts, hold),
       beforeStart: (step) => this.#starting.before(step),
+      noDryRuns: (why) => (this.#noDryRuns = why),
     });
+    this.#dryRuns = {
+      name: o.name,
+      clock: o.clock,
+      scheduler: this.#scheduler,
+      spec: this.#spec,
+      outcomes: this.#outcomes,
+      closed: () => this.#closed,
+      paused: () => this.#pause.paused,
+      live: () => this.#gens.current,
+      begin: (action, trigger, meta) => this.#begin(action, trigger, meta),
+      isRefused: (hash) => this.#refusals.has(hash),
+      refused: (a, hash) => this.#refused(a, hash),
+      refusedError: (hash) => this.#refusedError(hash),
+      pausedError: (what) => this.#pausedError(what),
+      closedError: (what) => this.#closedError(what),
+      commit: (a, candidate) => this.#commit(a, candidate),
+      dispose: (cell) => this.#leases.disposeNow(cell),
+    };
   }
 
   // ─── reading ──────────────────────────────────────────────────────────────────────────────
@@ -186,10 +222,16 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#closed) return Promise.reject(this.#closedError('reload'));
     const invalid = callOptionsError(opts, 'reload');
     if (invalid) return Promise.reject(invalid);
+    if (opts.dryRun === true) return this.#dryRun(opts);
+    if (opts.force !== true && this.#pause.paused) {
+      const a = this.#begin('reload', opts.trigger, opts);
+      this.#pause.defer(a.trigger);
+      return Promise.resolve(this.#outcomes.paused(a, this.#gens.current, this.#pausedError('reload')));
+    }
     return this.#scheduler.reload(
       opts,
       async (run, hold) => {
-        const a = this.#begin('reload', run.trigger, { reason: run.reason, actor: run.actor, run: run.id });
+        const a = this.#begin('reload', run.trigger, { reason: run.reason, actor: run.actor, run: run.id, forced: run.force });
         if (this.#closed) return this.#rejected(a, undefined, this.#closedError('reload'));
         return this.#settle(a, await this.#attempt(a, hold.abort, run.force));
       },
@@ -204,18 +246,43 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     return this.#scheduler.exclusive((hold) => this.#rollback(opts, hold.abort, undefined));
   }
 
-  #begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined; run?: number }): Attempt {
+  #begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined; run?: number; forced?: boolean }): Attempt {
     return this.#report.begin(action, trigger === undefined ? MANUAL : triggerInfo(trigger), meta);
   }
 
   /** The pipeline for one attempt (pipeline.ts): never throws, never commits. */
   #attempt(a: Attempt, abort: StageAbort, force: boolean, given: unknown = LOAD): Promise<Outcome<T, R>> {
     this.#outcomes.reloading(a);
-    const onLoaded = (): void => {
-      // The source answered: whatever happens next, it is no longer "down".
+    const onValidated = (): void => {
+      // The source gave a valid candidate: whatever happens next (a failing create), it is not degraded.
       this.#degraded = undefined;
     };
-    return runPipeline(this.#spec, { abort, previous: this.#gens.current, trigger: a.trigger, force, onLoaded }, given);
+    return runPipeline(this.#spec, { abort, previous: this.#gens.current, trigger: a.trigger, force, onValidated, refused: (hash) => this.#refusals.has(hash) }, given);
+  }
+
+  // ─── dry runs, prepared candidates (dry-run.ts, prepare.ts) ───────────────────────────────
+
+  prepare(opts: PrepareOptions = {}): Promise<PreparedCandidate<T, R>> {
+    if (this.#closed) return Promise.reject(this.#closedError('prepare'));
+    const invalid = prepareOptionsError(opts) ?? this.#noDryRunError('prepare()') ?? callOptionsError({ reason: opts.reason, actor: opts.actor, force: opts.force, trigger: opts.trigger }, 'reload');
+    if (invalid) return Promise.reject(invalid);
+    return prepareOn(this.#dryRuns, opts, { allowPaused: false }).then((handle) => {
+      this.#prepared.track(handle, opts.timeoutMs);
+      return handle;
+    });
+  }
+
+  /** `reload({ dryRun: true })`: a prepare, then its discard; the result is the prepare's. */
+  async #dryRun(opts: ReloadOptions): Promise<ReloadResult> {
+    const invalid = this.#noDryRunError('reload({ dryRun: true })');
+    if (invalid) throw invalid;
+    const handle: PreparedHandle<T, R, ResourceCell<R>> = await prepareOn(this.#dryRuns, opts, { allowPaused: true });
+    await handle.discard();
+    return handle.result;
+  }
+
+  #noDryRunError(what: string): TypeError | undefined {
+    return this.#noDryRuns === undefined ? undefined : new TypeError(`${what} is not available on the derived unit "${this.name}": ${this.#noDryRuns}.`);
   }
 
   async #rollback(opts: RollbackOptions, abort: StageAbort, verify: { gen: Generation<T, R>; error: VerifyError } | undefined): Promise<ReloadResult> {
@@ -234,7 +301,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     const reuse = { raw: target.raw, value: target.gen.value, hash: target.gen.hash, provenance: target.provenance };
     const outcome: Outcome<T, R> = this.#gens.isWarm(target) ? { kind: 'candidate', ...reuse, cell: target.cell } : await build(this.#spec, reuse, { abort, previous: live!.gen, trigger });
     const from = live!.gen.id;
-    const result = this.#settle(a, outcome, { target: target.gen.id, cause: verify?.error });
+    // The hash rolled back FROM becomes refused when the rollback commits (refusals.ts).
+    const result = this.#settle(a, outcome, { target: target.gen.id, from: live!.gen.hash, cause: verify?.error });
     if (result.status !== 'committed') return result;
     const event: UnitEvents<T, R>['rolled-back'][0] = { unit: this.name, from, to: result.generation, target: target.gen.id, reason: a.reason ?? 'rollback', result };
     if (verify) event.error = verify.error;
@@ -247,6 +315,8 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     try {
       await this.#scheduler.exclusive(async (hold) => {
         if (this.#closed || this.#gens.current !== gen) return;
+        // Quarantined whatever happens next: the same content must not come back on the next hint.
+        this.#refusals.add(gen.hash);
         const target = this.#gens.rollbackTarget(undefined);
         if (typeof target !== 'object' || 'missing' in target) this.#report.error(error, 'verify');
         else await this.#rollback({ to: target.gen.id }, hold.abort, { gen, error });
@@ -265,8 +335,33 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       this.#leases.dispose(outcome.cell);
       return this.#rejected(a, undefined, this.#closedError(a.action), outcome.hash);
     }
-    if (outcome.kind === 'unchanged') return this.#outcomes.unchanged(a, this.#gens.current!, outcome.hash);
-    return this.#rejected(a, outcome.stage, outcome.error, outcome.hash);
+    switch (outcome.kind) {
+      case 'unchanged':
+        return this.#outcomes.unchanged(a, this.#gens.current!, outcome.hash);
+      case 'refused':
+        return this.#refused(a, outcome.hash);
+      case 'paused':
+        return this.#outcomes.paused(a, this.#gens.current, this.#pausedError(a.action));
+      case 'rejected':
+        return this.#rejected(a, outcome.stage, outcome.error, outcome.hash);
+    }
+  }
+
+  /** A refused candidate: reported in full once per distinct hash, quietly after that. */
+  #refused(a: Attempt, hash: string): ReloadResult {
+    return this.#outcomes.refused(a, this.#gens.current, this.#refusedError(hash), hash, !this.#refusals.firstReport(hash));
+  }
+
+  #refusedError(hash: string): RefusedError {
+    const ctx = { unit: this.name, source: this.#o.sourceLabel };
+    const detail = `${hash} was rolled back from or failed verify; change the source, or reload({ force: true }) / clearRefused()`;
+    return new RefusedError(formatMessage('candidate refused', ctx, detail), hash, ctx);
+  }
+
+  #pausedError(what: string): PausedError {
+    const state = this.#pause.status();
+    const ctx = { unit: this.name };
+    return new PausedError(formatMessage('paused', ctx, `${what}() held${state?.reason ? ` (${state.reason})` : ''}; resume() runs it, or reload({ force: true })`), ctx);
   }
 
   #commit(a: Attempt, c: Candidate<T, R>, extra?: CommitExtra): ReloadResult {
@@ -275,17 +370,21 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     diagnostics.committed(this.name, previous?.gen, slot.gen);
     this.#resource = slot.gen.resource;
     this.#startFailed = false;
+    this.#refusals.committed({ action: a.action, trigger: a.trigger.kind, hash: slot.gen.hash, rolledBackFrom: extra?.from });
     const result = this.#outcomes.committed(a, slot.gen, previous?.gen, extra);
     for (const cell of leaving) this.#leases.retire(cell);
-    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#lkg.persist(this.name, slot.gen, slot.raw);
+    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#lkg.persist(this.name, slot.gen, slot.raw, this.#refusals.list());
     if (this.#verify && a.action === 'reload' && previous !== undefined) this.#verify.schedule(slot.gen);
     return result;
   }
 
   #rejected(a: Attempt, stage: Stage | undefined, error: Error, hash?: string): ReloadResult {
     const live = this.#gens.current;
-    // Serving the live generation while the source cannot be read: degraded until a load succeeds.
-    if (stage === 'load' && live !== undefined && a.action !== 'rollback' && !this.#closed) this.#degraded ??= `load failing: ${error.message}`;
+    // Serving the live generation while the source gives no valid candidate (it cannot be read, or
+    // what it holds does not parse or validate): degraded until a candidate validates again.
+    if ((stage === 'load' || stage === 'validate') && live !== undefined && a.action !== 'rollback' && !this.#closed) {
+      this.#degraded = `${stage === 'load' ? 'load' : 'validation'} failing: ${error.message}`;
+    }
     return this.#outcomes.rejected(a, live, stage, error, hash);
   }
 
@@ -310,11 +409,13 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     await this.#watches.start(this.#o.source);
     const result = await this.#scheduler.exclusive(
       async (hold) => {
+        // Read before the first load: its refused hashes apply to the source's candidate too.
+        const stored = await this.#readLastKnownGood();
         const a = this.#report.begin('start', START, {});
         if (this.#closed) return this.#rejected(a, undefined, this.#closedError('start'));
         const first = this.#settle(a, await this.#attempt(a, hold.abort, false));
-        if (first.ok || !this.#lkg || this.#closed) return first;
-        return (await this.#fromLastKnownGood(first, hold.abort)) ?? first;
+        if (first.ok || stored === undefined || this.#closed) return first;
+        return (await this.#fromLastKnownGood(first, stored.raw, hold.abort)) ?? first;
       },
       { load: true },
     );
@@ -326,18 +427,25 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     throw result.error ?? this.#closedError('start');
   }
 
-  async #fromLastKnownGood(failed: ReloadResult, abort: StageAbort): Promise<ReloadResult | undefined> {
-    const path = this.#o.lastKnownGood!;
-    let stored: Awaited<ReturnType<typeof readLastKnownGood>>;
+  /** The lastKnownGood record, if any; restores its refused hashes. A broken file is reported, never thrown. */
+  async #readLastKnownGood(): Promise<Awaited<ReturnType<typeof readLastKnownGood>>> {
+    if (!this.#lkg) return undefined;
     try {
-      stored = await readLastKnownGood(path, this.name);
+      const stored = await readLastKnownGood(this.#o.lastKnownGood!, this.name);
+      if (stored !== undefined) {
+        this.#refusals.restore(stored.refused);
+        this.#lkg.adopt(stored.record);
+      }
+      return stored;
     } catch (error) {
       this.#report.error(error, 'lastKnownGood');
       return undefined;
     }
-    if (stored === undefined) return undefined;
-    const a = this.#report.begin('start', { kind: 'lastKnownGood', detail: path }, { reason: 'source failed at start' });
-    const result = this.#settle(a, await this.#attempt(a, abort, false, stored.raw));
+  }
+
+  async #fromLastKnownGood(failed: ReloadResult, raw: unknown, abort: StageAbort): Promise<ReloadResult | undefined> {
+    const a = this.#report.begin('start', { kind: 'lastKnownGood', detail: this.#o.lastKnownGood! }, { reason: failed.status === 'refused' ? 'source candidate refused at start' : 'source failed at start' });
+    const result = this.#settle(a, await this.#attempt(a, abort, false, raw));
     if (result.status !== 'committed') return undefined;
     this.#degraded = `served from lastKnownGood: ${failed.error?.message ?? 'source failed'}`;
     return result;
@@ -351,7 +459,10 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     } catch {
       trigger = { kind: 'hint' };
     }
-    this.reload({ trigger: diagnostics.markHint(trigger) }).catch(() => undefined);
+    trigger = diagnostics.markHint(trigger);
+    // The pause gate, where hints enter: held as the one pending reload, nothing runs.
+    if (this.#pause.defer(trigger)) return;
+    this.reload({ trigger }).catch(() => undefined);
   };
 
   close(): Promise<void> {
@@ -363,35 +474,51 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     this.#verify?.cancel();
     this.#scheduler.close(this.#closedError('reload'));
     this.#abandonStaged?.();
+    const prepared = this.#prepared.closeAll();
     await this.#watches.stop();
     // Queued work (before us in the lock) sees `closed` and settles as rejected.
     await this.#scheduler.exclusive(async () => {
       this.#resource = NOT_READY;
       for (const cell of this.#gens.clear()) this.#leases.retire(cell);
+      await prepared;
       await this.#leases.settle();
       await this.#lkg?.flush();
     });
   }
 
-  // ─── operator workflow (pause, refusals, prepare) ─────────────────────────────────────────
+  // ─── pause, refusals (pause.ts, refusals.ts) ──────────────────────────────────────────────
 
-  pause(opts: { reason?: string; actor?: string } = {}): void {
+  pause(opts: PauseOptions = {}): void {
+    const invalid = actorOptionsError(opts, 'pause', ['reason', 'actor']);
+    if (invalid) throw invalid;
     if (this.#closed) throw this.#closedError('pause');
-    this.#paused ??= { since: this.#o.clock.now(), ...opts };
+    if (this.#pause.pause(opts, this.#o.clock.now())) this.#note('pause', opts, 'paused');
   }
 
-  resume(_opts: { actor?: string } = {}): Promise<ReloadResult | undefined> {
+  resume(opts: { actor?: string } = {}): Promise<ReloadResult | undefined> {
+    const invalid = actorOptionsError(opts, 'resume', ['actor']);
+    if (invalid) return Promise.reject(invalid);
     if (this.#closed) return Promise.reject(this.#closedError('resume'));
-    this.#paused = undefined;
-    return Promise.resolve(undefined);
+    const resumed = this.#pause.resume();
+    if (resumed === undefined) return Promise.resolve(undefined);
+    this.#note('resume', opts, 'unchanged', { pending: resumed.pending !== undefined });
+    // The one reload every hint and reload() held while paused coalesced into.
+    return resumed.pending === undefined ? Promise.resolve(undefined) : this.reload({ trigger: resumed.pending, actor: opts.actor });
   }
 
-  clearRefused(_opts: { actor?: string } = {}): void {
+  clearRefused(opts: { actor?: string } = {}): void {
+    const invalid = actorOptionsError(opts, 'clearRefused', ['actor']);
+    if (invalid) throw invalid;
     if (this.#closed) throw this.#closedError('clearRefused');
+    const cleared = this.#refusals.clear();
+    this.#note('clear-refused', opts, 'unchanged', { cleared });
   }
 
-  prepare(_opts: PrepareOptions = {}): Promise<PreparedCandidate<T, R>> {
-    return Promise.reject(new Error('prepare() is not implemented yet'));
+  /** One audit record for an operator action that is not an attempt. */
+  #note(action: 'pause' | 'resume' | 'clear-refused', opts: { reason?: string; actor?: string }, outcome: ReloadResult['status'], detail?: Record<string, number | boolean>): void {
+    const meta: Parameters<Reporter['note']>[1] = { reason: opts.reason, actor: opts.actor, outcome, generation: this.#gens.current?.id ?? 0 };
+    if (detail !== undefined) meta.detail = detail;
+    this.#report.note(action, meta);
   }
 
   // ─── status ───────────────────────────────────────────────────────────────────────────────
@@ -413,7 +540,10 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#degraded !== undefined && !this.#closed) status.reason = this.#degraded;
     if (this.#o.sourceLabel !== undefined) status.source = this.#o.sourceLabel;
     if (live?.provenance !== undefined) status.provenance = live.provenance;
-    if (this.#paused !== undefined) status.paused = { ...this.#paused, pending: false };
+    const paused = this.#pause.status();
+    if (paused !== undefined) status.paused = paused;
+    if (this.#refusals.size > 0) status.refused = this.#refusals.list();
+    if (this.#o.expose.length > 0 && live !== undefined) status.exposed = exposedValues(live.gen.value, this.#o.expose);
     status.errors = this.#report.errors;
     return status;
   }

@@ -235,7 +235,7 @@ test('history option 0 keeps only the live generation; status() and history() ar
   await unit.close();
 });
 
-test('a source that fails after the first commit: the live generation stays, the unit is degraded until a load succeeds', async () => {
+test('a source that fails after the first commit: the live generation stays, the unit is degraded until a candidate validates', async () => {
   const source = new MemorySource<{ v: number }>({ v: 1 }, 'file config.json');
   const unit = reloadable({ name: 'config', source, retry: false, validate: (c) => { if (c.v < 0) throw new Error('negative'); } });
   await unit.start();
@@ -249,7 +249,9 @@ test('a source that fails after the first commit: the live generation stays, the
   source.value = { v: -1 };
   const invalid = await unit.reload();
   assert.equal(invalid.stage, 'validate');
-  assert.equal(unit.status().state, 'ready', 'the source answers again (its candidate is merely invalid)');
+  // A wrong value and an unreadable file end in the same state: the source gives no valid candidate.
+  assert.equal(unit.status().state, 'degraded', 'an invalid candidate degrades like a failing load');
+  assert.match(String(unit.status().reason), /^validation failing: \[config\] validation failed/);
   source.failWith = new Error('EACCES');
   await unit.reload();
   assert.equal(unit.status().state, 'degraded');

@@ -349,7 +349,7 @@ test('report: an attempt ends once, with its result, last attempt and one audit 
   clock.advance(5);
   const emitted: number[] = [];
   const result = report.end(a, { status: 'rejected', generation: 2, previous: 2, stage: 'load', error: new LoadError('[config] load failed: x', { stage: 'load' }), hash: 'sha256:1' }, (r) => emitted.push(r.id));
-  assert.deepEqual({ ...result, error: undefined }, { id: 1, unit: 'config', status: 'rejected', ok: false, generation: 2, previous: 2, stage: 'load', durationMs: 5, error: undefined });
+  assert.deepEqual({ ...result, error: undefined }, { id: 1, unit: 'config', status: 'rejected', ok: false, generation: 2, previous: 2, stage: 'load', durationMs: 5, error: undefined, hash: 'sha256:1' });
   assert.deepEqual(emitted, [1]);
   assert.deepEqual(report.lastAttempt, { at: clock.now(), outcome: 'rejected', stage: 'load', error: { code: 'RELOADKIT_LOAD', message: '[config] load failed: x' } });
   assert.equal(records.length, 1);
