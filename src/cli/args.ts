@@ -30,8 +30,8 @@ export type Command =
   | { kind: 'history'; unit: string; options: GlobalOptions }
   | { kind: 'invalidate'; unit: string; target: InvalidateTarget; refresh: boolean; reason?: string; options: GlobalOptions }
   | { kind: 'pause'; unit: string; reason?: string; options: GlobalOptions }
-  | { kind: 'resume'; unit: string; reason?: string; options: GlobalOptions }
-  | { kind: 'clear-refused'; unit: string; reason?: string; options: GlobalOptions }
+  | { kind: 'resume'; unit: string; options: GlobalOptions }
+  | { kind: 'clear-refused'; unit: string; options: GlobalOptions }
   | { kind: 'validate'; unit: string; file?: string; reason?: string; options: GlobalOptions };
 
 /** A problem with the command line: exit code 2. */
@@ -53,7 +53,7 @@ export const USAGE = `Usage:
 Options:
   --url URL          admin base URL (default: $RELOADKIT_URL or ${DEFAULT_URL})
   --token-file PATH  read the bearer token from a file (default: $RELOADKIT_TOKEN)
-  --reason TEXT      recorded in the audit log with the token's actor
+  --reason TEXT      recorded in the audit log with the token's actor (not on resume, clear-refused)
   --json             print JSON instead of a table
   --timeout MS       give up after MS milliseconds (default 30000)
   -h, --help         show this help
@@ -166,9 +166,11 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     case 'history':
       return { kind: 'history', unit: oneUnit([]), options };
     case 'pause':
+      return withReason<Command & { kind: 'pause' }>({ kind: 'pause', unit: oneUnit(['reason']), options });
     case 'resume':
     case 'clear-refused':
-      return withReason<Command & { kind: typeof name }>({ kind: name, unit: oneUnit(['reason']), options });
+      // Their audit records carry the token's actor only.
+      return { kind: name, unit: oneUnit([]), options };
     case 'validate': {
       const cmd: Command = { kind: 'validate', unit: oneUnit(['file', 'reason']), options };
       if (values.file !== undefined) cmd.file = values.file;

@@ -165,7 +165,7 @@ async function execute(command: Executable, io: CliIo): Promise<number> {
     case 'resume':
     case 'clear-refused': {
       const body: Record<string, unknown> = {};
-      if (command.reason !== undefined) body.reason = command.reason;
+      if (command.kind === 'pause' && command.reason !== undefined) body.reason = command.reason;
       const answer = await call(`${unitPath(command.unit)}/${command.kind}`, 'POST', body);
       if (answer.status !== 200 || !answer.json) return fail(answer);
       const out = answer.body as { unit: string; result?: ResultRow; cleared?: number };

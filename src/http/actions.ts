@@ -9,7 +9,7 @@
  */
 import { HttpError } from '../errors.js';
 import type { GenerationInfo, ReloadOptions, ReloadResult, RegistryMember, TriggerInfo } from '../types.js';
-import { parseInvalidateBody, parseReasonBody, parseRollbackBody, parseUnitReloadBody } from './params.js';
+import { parseEmptyBody, parseInvalidateBody, parseReasonBody, parseRollbackBody, parseUnitReloadBody } from './params.js';
 import type { RouteName } from './routes.js';
 import { generationsJson, invalidationJson, resultJson, statusCodeOf } from './serialize.js';
 
@@ -32,8 +32,8 @@ export const UNIT_ACTIONS: readonly RouteName[] = ['unitHistory', 'reloadUnit', 
 interface OperatorMember extends RegistryMember {
   history?(): GenerationInfo[];
   pause?(opts?: { reason?: string; actor?: string }): void;
-  resume?(opts?: { actor?: string; reason?: string }): Promise<ReloadResult | undefined>;
-  clearRefused?(opts?: { actor?: string; reason?: string }): void;
+  resume?(opts?: { actor?: string }): Promise<ReloadResult | undefined>;
+  clearRefused?(opts?: { actor?: string }): void;
   invalidate?(target: string | { prefix: string }, opts: object): unknown;
   invalidateAll?(opts: object): unknown;
 }
@@ -98,18 +98,18 @@ export async function unitAction(route: RouteName, member: RegistryMember, input
       return { status: 200, body: { unit: m.name, ok: true, paused: pauseOf(m) } };
     }
     case 'resumeUnit': {
-      const { reason } = parseReasonBody(input);
+      parseEmptyBody(input);
       if (typeof m.resume !== 'function') throw lacks(m, 'resume');
-      const result = await m.resume(reason === undefined ? { actor } : { actor, reason });
+      const result = await m.resume({ actor });
       const body: Record<string, unknown> = { unit: m.name, ok: true };
       if (result !== undefined) body.result = resultJson(result);
       return { status: 200, body };
     }
     case 'clearRefusedUnit': {
-      const { reason } = parseReasonBody(input);
+      parseEmptyBody(input);
       if (typeof m.clearRefused !== 'function') throw lacks(m, 'refused set');
       const before = (m.status() as { refused?: unknown }).refused;
-      m.clearRefused(reason === undefined ? { actor } : { actor, reason });
+      m.clearRefused({ actor });
       return { status: 200, body: { unit: m.name, ok: true, cleared: Array.isArray(before) ? before.length : 0 } };
     }
     case 'invalidateUnit': {

@@ -19,7 +19,7 @@ export interface UnitReloadBody extends ReloadBody {
   candidate?: unknown;
 }
 
-/** Body of `POST /units/:name/pause`, `/resume` and `/clear-refused`. */
+/** Body of `POST /units/:name/pause`. */
 export interface ReasonBody {
   reason?: string;
 }
@@ -45,7 +45,7 @@ function bad(message: string): HttpError {
 
 function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const field of Object.keys(body)) {
-    if (!allowed.includes(field)) throw bad(`unknown field '${field.slice(0, 64)}' (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(field)) throw bad(`unknown field '${field.slice(0, 64)}' (allowed: ${allowed.length === 0 ? 'none' : allowed.join(', ')})`);
   }
 }
 
@@ -115,6 +115,20 @@ export function parseReasonBody(body: Record<string, unknown>): ReasonBody {
   onlyFields(body, ['reason']);
   const r = reason(body.reason);
   return r === undefined ? {} : { reason: r };
+}
+
+/**
+ * Validates a body that carries nothing (`{}` or empty): `resume` and `clear-refused`, whose audit
+ * records carry the actor only.
+ *
+ * @example
+ * ```ts
+ * parseEmptyBody({}); // {}
+ * ```
+ */
+export function parseEmptyBody(body: Record<string, unknown>): Record<string, never> {
+  onlyFields(body, []);
+  return {};
 }
 
 /**

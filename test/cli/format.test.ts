@@ -20,8 +20,8 @@ describe('operator formatting', () => {
     assert.equal(reasonOf(long).length, 120);
     assert.ok(reasonOf(long).endsWith('…'));
     const table = statusTable([rejected, row({ name: 'config' })]).split('\n');
-    assert.match(table[0]!, /LEASES  REASON$/);
-    assert.match(table[1]!, /0       RELOADKIT_VALIDATION: /);
+    assert.match(table[0]!, /LEASES {2}REASON$/);
+    assert.match(table[1]!, /0 {7}RELOADKIT_VALIDATION: /);
   });
 
   it('unit detail: exposed values (JSON), refused hashes (short), the pause', () => {

@@ -113,6 +113,11 @@ describe('operator routes: hostile bodies and the guard', () => {
     assert.equal(badReason.status, 400);
     const extra = await call(admin.url, 'POST', '/units/config/pause', { token: TOKENS.admin, body: { actor: 'someone-else' } });
     assert.equal(extra.status, 400, 'a caller cannot set its own actor');
+    for (const path of ['/units/config/resume', '/units/config/clear-refused']) {
+      const withReason = await call(admin.url, 'POST', path, { token: TOKENS.admin, body: { reason: 'x' } });
+      assert.equal(withReason.status, 400, `${path}: ${withReason.text}`);
+      assert.match(withReason.body.error.message, /unknown field 'reason' \(allowed: none\)/);
+    }
     assert.equal(fx.units.get('config')!.status().paused, undefined, 'no refused call paused the unit');
     untouched(was);
   });
