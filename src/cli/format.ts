@@ -111,7 +111,8 @@ export function statusTable(units: StatusRow[]): string {
   return table(
     ['UNIT', 'STATE', 'GEN', 'HASH', 'COMMITTED', 'LAST', 'LEASES', 'REASON'],
     units.map((u) => {
-      const last = u.lastAttempt ? `${u.lastAttempt.outcome}${u.lastAttempt.stage ? ` (${u.lastAttempt.stage})` : ''}` : '-';
+      const stage = u.lastAttempt?.stage;
+      const last = u.lastAttempt ? `${u.lastAttempt.outcome}${stage && stage !== u.lastAttempt.outcome ? ` (${stage})` : ''}` : '-';
       return [u.name, u.paused ? `${u.state} (paused)` : u.state, String(u.generation), shortHash(u.hash), when(u.committedAt), last, String(u.leases), reasonOf(u)];
     }),
   );
@@ -234,7 +235,7 @@ export function resultTable(results: ResultRow[]): string {
       r.status,
       r.previous !== undefined && r.previous !== r.generation ? `${r.previous} -> ${r.generation}` : String(r.generation),
       `${r.durationMs < 10 ? r.durationMs.toFixed(1) : Math.round(r.durationMs)} ms`,
-      r.error ? oneLine(`${r.stage ? `${r.stage}: ` : ''}${r.error.message}`) : '',
+      r.error ? oneLine(`${r.stage && r.stage !== r.status ? `${r.stage}: ` : ''}${r.error.message}`) : '',
     ]),
   );
 }
