@@ -1,5 +1,6 @@
-// The `reloadkit` command, spawned as a real process (`node --import tsx src/cli/main.ts`) against
-// a real admin server over a real registry: each subcommand, each exit code, the table and the
+// The `reloadkit` command against a real admin server over a real registry; the calls that prove the
+// real process (exit codes, stdout, stderr of `node --import tsx src/cli/main.ts`) spawn it, the rest
+// run the same code in this process (runCli): each subcommand, each exit code, the table and the
 // JSON output, the token from the environment and from a file, and one-line reasons on stderr.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,16 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startAdminServer, type AdminServer } from '../../src/http/index.js';
 import { AUTH, SECRET, TOKENS, makeFixture, type Fixture } from '../http/fixtures.js';
 import { freePort, waitFor } from '../helpers/wait.js';
-import { runCli } from '../../src/cli/run.js';
-import { assertOneLineReason, reloadkit, type Run } from './run.js';
-
-/** The command line parsed and run in this process: for usage errors, which never reach a socket. */
-async function inProcess(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { env, stdout: (t) => void (stdout += `${t}\n`), stderr: (t) => void (stderr += `${t}\n`) });
-  return { code, stdout, stderr };
-}
+import { assertOneLineReason, reloadkit, reloadkitHere as inProcess, type Run } from './run.js';
 
 describe('reloadkit CLI', () => {
   let fx: Fixture;
@@ -90,8 +82,8 @@ describe('reloadkit CLI', () => {
   it('status prints a table, or JSON with --json; one unit by name', async () => {
     const [table, json, one] = await Promise.all([
       reloadkit(['status'], admin_),
-      reloadkit(['status', '--json'], admin_),
-      reloadkit(['status', 'db', '--url', url], { RELOADKIT_TOKEN: TOKENS.reader }),
+      inProcess(['status', '--json'], admin_),
+      inProcess(['status', 'db', '--url', url], { RELOADKIT_TOKEN: TOKENS.reader }),
     ]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
@@ -115,7 +107,7 @@ describe('reloadkit CLI', () => {
     assert.match(run.stdout, /^config\s+committed\s+1 -> 2\s+[\d.]+ ms$/m);
     assert.equal(run.stderr, '');
     await waitFor(() => fx.audit.find((a) => a.unit === 'config' && a.action === 'reload' && a.actor === 'ops' && a.reason === 'cli deploy'), { message: 'audit' });
-    const json = await reloadkit(['reload', 'config', '--json', '--force'], admin_);
+    const json = await inProcess(['reload', 'config', '--json', '--force'], admin_);
     assert.equal(json.code, 0);
     const result = JSON.parse(json.stdout);
     assert.equal(result.status, 'committed');
@@ -124,7 +116,7 @@ describe('reloadkit CLI', () => {
 
   it('a rejected reload exits 1 with the result and a one-line reason', async () => {
     fx.sources.set('db', { password: SECRET, port: 'nope' });
-    const [table, json] = await Promise.all([reloadkit(['reload', 'db'], admin_), reloadkit(['reload', 'db', '--json'], admin_)]);
+    const [table, json] = await Promise.all([reloadkit(['reload', 'db'], admin_), inProcess(['reload', 'db', '--json'], admin_)]);
     assert.equal(table.code, 1);
     assert.match(table.stdout, /^db\s+rejected\s+1\s+[\d.]+ ms\s+validate: /m);
     assertOneLineReason(table, /db rejected at validate: .*\(RELOADKIT_VALIDATION\)/);
@@ -135,12 +127,12 @@ describe('reloadkit CLI', () => {
   });
 
   it('reload --all reloads every unit; exit 1 when one is rejected', async () => {
-    const ok = await reloadkit(['reload', '--all'], admin_);
+    const ok = await inProcess(['reload', '--all'], admin_);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^config\s+unchanged/m);
     assert.match(ok.stdout, /^db\s+unchanged/m);
     fx.sources.set('config', { port: 1 });
-    const bad = await reloadkit(['reload', '--all', '--json'], admin_);
+    const bad = await inProcess(['reload', '--all', '--json'], admin_);
     assert.equal(bad.code, 1);
     assert.equal(JSON.parse(bad.stdout).ok, false);
     assertOneLineReason(bad, /config rejected at validate/);
@@ -149,7 +141,7 @@ describe('reloadkit CLI', () => {
 
   it('rollback <unit> [--to N]: exit 0, or 1 for a generation not retained', async () => {
     const live = fx.units.get('config')!.current!.id;
-    const [back, missing] = [await reloadkit(['rollback', 'config', '--to', '1', '--reason', 'revert'], admin_), await reloadkit(['rollback', 'config', '--to', '999'], admin_)];
+    const [back, missing] = [await inProcess(['rollback', 'config', '--to', '1', '--reason', 'revert'], admin_), await inProcess(['rollback', 'config', '--to', '999'], admin_)];
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, new RegExp(`^config\\s+committed\\s+${live} -> ${live + 1}`, 'm'));
     await waitFor(() => fx.audit.find((a) => a.action === 'rollback' && a.actor === 'ops' && a.reason === 'revert'), { message: 'rollback audit' });
@@ -160,9 +152,9 @@ describe('reloadkit CLI', () => {
   it('auth and lookup errors exit 2 with the HTTP reason', async () => {
     const [none, wrong, scope, unknown] = await Promise.all([
       reloadkit(['status'], { RELOADKIT_URL: url }),
-      reloadkit(['status'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
-      reloadkit(['reload', 'config'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: TOKENS.reader }),
-      reloadkit(['status', 'nope'], admin_),
+      inProcess(['status'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
+      inProcess(['reload', 'config'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: TOKENS.reader }),
+      inProcess(['status', 'nope'], admin_),
     ]);
     for (const run of [none, wrong]) {
       assert.equal(run.code, 2);
@@ -178,8 +170,8 @@ describe('reloadkit CLI', () => {
     const file = join(dir, 'token');
     await writeFile(file, `${TOKENS.reader}\n`, { mode: 0o600 });
     const [fromFile, missing] = await Promise.all([
-      reloadkit(['status', '--token-file', file], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
-      reloadkit(['status', '--token-file', join(dir, 'absent')], { RELOADKIT_URL: url }),
+      inProcess(['status', '--token-file', file], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
+      inProcess(['status', '--token-file', join(dir, 'absent')], { RELOADKIT_URL: url }),
     ]);
     assert.equal(fromFile.code, 0, fromFile.stderr);
     assert.equal(missing.code, 2);

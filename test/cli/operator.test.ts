@@ -1,7 +1,7 @@
 // The operator commands of `reloadkit` that sit on routes the endpoint already had: `invalidate`
 // over a real cache, the REASON column of `status`, the hint for a `--url` without the admin
 // base path, and `history` agreeing with the rollback error's list of retained generations.
-// Real processes, real sockets, a real registry.
+// The command runs in this process (runCli) against a real admin server over real sockets.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { startAdminServer, type AdminServer } from '../../src/http/index.js';
 import { listen } from '../../src/support/http/listen.js';
 import { AUTH, SECRET, TOKENS, makeFixture, type Fixture } from '../http/fixtures.js';
 import { waitFor } from '../helpers/wait.js';
-import { assertOneLineReason, reloadkit } from './run.js';
+import { assertOneLineReason, reloadkitHere as reloadkit } from './run.js';
 
 describe('reloadkit invalidate, REASON, --url hint, history', () => {
   let fx: Fixture;

@@ -1,6 +1,7 @@
 // The operator workflow from a shell: `reloadkit validate --file` (a dry run of a candidate the
 // operator wrote), `reload` printing what changed, `pause` / `resume` around a real file hint, and
-// `status <unit>` showing the exposed values and the refused hashes. Real processes, a real unit
+// `status <unit>` showing the exposed values and the refused hashes. The command (runCli, in this
+// process) against a real unit
 // over a real watched file, a real admin server.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { BASE, FILE_SECRET, startFileUnit, type FileUnit } from '../http/file-unit.js';
 import { TOKENS } from '../http/fixtures.js';
 import { waitFor } from '../helpers/wait.js';
-import { assertOneLineReason, reloadkit, type Run } from './run.js';
+import { assertOneLineReason, reloadkitHere as reloadkit, type Run } from './run.js';
 
 const noValue = (run: Run) => assert.ok(!run.stdout.includes(FILE_SECRET) && !run.stderr.includes(FILE_SECRET), `a value leaked: ${run.stdout}${run.stderr}`);
 
