@@ -9,39 +9,16 @@
  * @module
  * @internal
  */
-import type { ClosedError, PausedError, RefusedError } from '../errors.js';
 import { changedPaths } from '../support/changed-paths.js';
-import type { ResourceCell } from './generations.js';
-import { LOAD, runPipeline, type Candidate, type PipelineSpec } from './pipeline.js';
-import { PreparedHandle, type CommitPreparedOptions, type PrepareHost } from './prepare.js';
-import type { Attempt, UnitReport } from './report.js';
-import type { Scheduler } from './scheduler.js';
-import type { Clock, Generation, PrepareOptions, ReloadResult, TriggerInfo } from '../types.js';
-
-type Cell<R> = ResourceCell<R>;
+import { LOAD, runPipeline } from './pipeline.js';
+import { PreparedHandle, Preparations, prepareOptionsError, type CommitPreparedOptions, type PrepareHost } from './prepare.js';
+import type { UnitReport } from './report.js';
+import type { Cell, UnitCore } from './unit-core.js';
+import { callOptionsError } from './options.js';
+import type { PreparedCandidate, PrepareOptions, ReloadOptions, ReloadResult, TriggerInfo } from '../types.js';
 
 /** What a dry run needs from its unit. */
-export interface DryRunUnit<T, R> {
-  readonly name: string;
-  readonly clock: Clock;
-  readonly scheduler: Scheduler;
-  readonly spec: PipelineSpec<T, R, Cell<R>>;
-  readonly outcomes: UnitReport<T, R>;
-  closed(): boolean;
-  paused(): boolean;
-  live(): Generation<T, R> | undefined;
-  begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined; forced?: boolean }): Attempt;
-  isRefused(hash: string): boolean;
-  /** The refused result of a commit attempt (reported once per hash). */
-  refused(a: Attempt, hash: string): ReloadResult;
-  refusedError(hash: string): RefusedError;
-  pausedError(what: string): PausedError;
-  closedError(what: string): ClosedError;
-  /** The commit itself (synchronous; the caller holds the lock). */
-  commit(a: Attempt, candidate: Candidate<T, R, Cell<R>>): ReloadResult;
-  /** Disposes a cell never committed; resolves once its dispose settled. */
-  dispose(cell: Cell<R>): Promise<void>;
-}
+export type DryRunUnit<T, R> = UnitCore<T, R>;
 
 const PREPARED: TriggerInfo = Object.freeze({ kind: 'prepared' });
 
@@ -61,18 +38,18 @@ export function prepareOn<T, R>(unit: DryRunUnit<T, R>, opts: PrepareOptions & {
   return unit.scheduler.exclusive(async (hold) => {
     const force = opts.force === true;
     const a = unit.begin('dry-run', opts.trigger, { reason: opts.reason, actor: opts.actor, forced: force });
-    const done = (end: Parameters<UnitReport<T, R>['dryRun']>[2]): PreparedHandle<T, R, Cell<R>> => new PreparedHandle(host, unit.outcomes.dryRun(a, unit.live(), end), undefined, force);
+    const done = (end: Parameters<UnitReport<T, R>['dryRun']>[2]): PreparedHandle<T, R, Cell<R>> => new PreparedHandle(host, unit.outcomes.dryRun(a, unit.gens.current, end), undefined, force);
     if (unit.closed()) return done({ status: 'rejected', error: unit.closedError('prepare') });
-    if (!allowPaused && !force && unit.paused()) return done({ status: 'paused', error: unit.pausedError('prepare') });
+    if (!allowPaused && !force && unit.ops.gate.paused) return done({ status: 'paused', error: unit.ops.pausedError('prepare') });
     const signal = opts.signal;
     const onAbort = (): void => hold.abort.abort(signal?.reason);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-    const live = unit.live();
+    const live = unit.gens.current;
     let outcome: Awaited<ReturnType<typeof runPipeline<T, R, Cell<R>>>>;
     try {
       const given = opts.candidate !== undefined ? opts.candidate : LOAD;
-      outcome = await runPipeline(unit.spec, { abort: hold.abort, previous: live, trigger: a.trigger, force, refused: (hash) => unit.isRefused(hash) }, given);
+      outcome = await runPipeline(unit.spec, { abort: hold.abort, previous: live, trigger: a.trigger, force, refused: (hash) => unit.ops.refused.has(hash) }, given);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -88,9 +65,9 @@ export function prepareOn<T, R>(unit: DryRunUnit<T, R>, opts: PrepareOptions & {
       case 'unchanged':
         return done({ status: 'unchanged', hash: outcome.hash });
       case 'refused':
-        return done({ status: 'refused', stage: 'refused', error: unit.refusedError(outcome.hash), hash: outcome.hash });
+        return done({ status: 'refused', stage: 'refused', error: unit.ops.refusedError(outcome.hash), hash: outcome.hash });
       case 'paused':
-        return done({ status: 'paused', error: unit.pausedError('prepare') });
+        return done({ status: 'paused', error: unit.ops.pausedError('prepare') });
       case 'rejected':
         return done({ status: 'rejected', stage: outcome.stage, error: outcome.error, hash: outcome.hash });
     }
@@ -99,10 +76,10 @@ export function prepareOn<T, R>(unit: DryRunUnit<T, R>, opts: PrepareOptions & {
 
 /** How a unit's prepared candidates commit, expire and dispose. */
 function hostOf<T, R>(unit: DryRunUnit<T, R>): PrepareHost<T, R, Cell<R>> {
-  const expired: PrepareHost<T, R, Cell<R>>['expired'] = (handle, opts, error) => unit.outcomes.rejected(unit.begin('reload', opts.trigger ?? PREPARED, opts), unit.live(), undefined, error);
+  const expired: PrepareHost<T, R, Cell<R>>['expired'] = (handle, opts, error) => unit.outcomes.rejected(unit.begin('reload', opts.trigger ?? PREPARED, opts), unit.gens.current, undefined, error);
   return {
     unit: unit.name,
-    clock: unit.clock,
+    clock: unit.o.clock,
     expired,
     dispose: (cell) => unit.dispose(cell),
     commit: (handle, opts: CommitPreparedOptions) =>
@@ -114,9 +91,9 @@ function hostOf<T, R>(unit: DryRunUnit<T, R>): PrepareHost<T, R, Cell<R>> {
         const force = handle.forced;
         const a = unit.begin('reload', opts.trigger ?? PREPARED, { reason: opts.reason, actor: opts.actor, forced: force });
         // The same gates as any commit: a pause and a refusal (added since the prepare) hold it; it stays warm.
-        if (!force && unit.paused()) return unit.outcomes.paused(a, unit.live(), unit.pausedError('commit'));
-        if (!force && unit.isRefused(candidate.hash)) return unit.refused(a, candidate.hash);
-        const live = unit.live();
+        if (!force && unit.ops.gate.paused) return unit.outcomes.paused(a, unit.gens.current, unit.ops.pausedError('commit'));
+        if (!force && unit.ops.refused.has(candidate.hash)) return unit.refused(a, candidate.hash);
+        const live = unit.gens.current;
         if (!force && live !== undefined && live.hash === candidate.hash) {
           void handle.expire('discarded');
           return unit.outcomes.unchanged(a, live, candidate.hash);
@@ -126,4 +103,57 @@ function hostOf<T, R>(unit: DryRunUnit<T, R>): PrepareHost<T, R, Cell<R>> {
         return result;
       }),
   };
+}
+
+/**
+ * The dry-run surface of one unit: `prepare()`, `reload({ dryRun: true })`, the warm candidates
+ * `close()` disposes, and the derived unit's refusal of both.
+ *
+ * @example
+ * ```ts
+ * const dry = new DryRuns(core);
+ * const result = await dry.run({ dryRun: true, candidate }); // 'would-commit'
+ * ```
+ */
+export class DryRuns<T, R> {
+  readonly #core: UnitCore<T, R>;
+  readonly #prepared = new Preparations<T, R, Cell<R>>();
+  /** Set for a derived unit: why it has no dry runs (its candidate comes from its parent). */
+  #forbidden: string | undefined;
+
+  constructor(core: UnitCore<T, R>) {
+    this.#core = core;
+  }
+
+  /** A derived unit: every dry run and prepare becomes a `TypeError` saying `why`. */
+  forbid(why: string): void {
+    this.#forbidden = why;
+  }
+
+  prepare(opts: PrepareOptions): Promise<PreparedCandidate<T, R>> {
+    const invalid = prepareOptionsError(opts) ?? this.#forbiddenError('prepare()') ?? callOptionsError({ reason: opts.reason, actor: opts.actor, force: opts.force, trigger: opts.trigger }, 'reload');
+    if (invalid) return Promise.reject(invalid);
+    return prepareOn(this.#core, opts, { allowPaused: false }).then((handle) => {
+      this.#prepared.track(handle, opts.timeoutMs);
+      return handle;
+    });
+  }
+
+  /** `reload({ dryRun: true })`: a prepare, then its discard; the result is the prepare's. */
+  async run(opts: ReloadOptions): Promise<ReloadResult> {
+    const invalid = this.#forbiddenError('reload({ dryRun: true })');
+    if (invalid) throw invalid;
+    const handle = await prepareOn(this.#core, opts, { allowPaused: true });
+    await handle.discard();
+    return handle.result;
+  }
+
+  /** Disposes every warm prepared candidate (the unit closes). */
+  closeAll(): Promise<void> {
+    return this.#prepared.closeAll();
+  }
+
+  #forbiddenError(what: string): TypeError | undefined {
+    return this.#forbidden === undefined ? undefined : new TypeError(`${what} is not available on the derived unit "${this.#core.name}": ${this.#forbidden}.`);
+  }
 }

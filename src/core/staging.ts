@@ -6,11 +6,13 @@
  * @module
  * @internal
  */
+import { ReloadkitError } from '../errors.js';
 import type { StagedCandidate, StageOutcome } from './member.js';
 import type { Candidate, Outcome, PipelineCell } from './pipeline.js';
 import type { Attempt } from './report.js';
 import type { Hold } from './scheduler.js';
 import type { StageAbort } from './timeout.js';
+import type { Cell, Outcome as UnitOutcome, UnitCore } from './unit-core.js';
 import type { ReloadOptions, ReloadResult } from '../types.js';
 
 /** What staging needs from its unit. */
@@ -81,4 +83,34 @@ export async function stageOn<T, R, C extends PipelineCell<R>>(unit: StagingUnit
   };
   unit.setAbandon(() => staged.discard(unit.closedError()));
   return { kind: 'staged', staged };
+}
+
+/**
+ * A unit's side of staging, from its core: a paused member holds its group's reload (as its own
+ * `reload()` would answer `paused`), and a discarded candidate is rejected at the failing member's
+ * stage without degrading this unit (its source is fine).
+ *
+ * @example
+ * ```ts
+ * stageOn(unitStaging(core, (abandon) => (abandonStaged = abandon)), opts, hold);
+ * ```
+ */
+export function unitStaging<T, R>(core: UnitCore<T, R>, setAbandon: (abandon: (() => void) | undefined) => void): StagingUnit<T, R, Cell<R>> {
+  return {
+    name: core.name,
+    attempt: (opts, abort) => {
+      const a = core.begin('reload', opts.trigger, { reason: opts.reason, actor: opts.actor, forced: opts.force === true });
+      const closed: UnitOutcome<T, R> = { kind: 'rejected', stage: undefined, error: core.closedError('reload') };
+      if (core.closed()) return { a, outcome: Promise.resolve(closed) };
+      if (opts.force !== true && core.ops.gate.defer(a.trigger)) return { a, outcome: Promise.resolve({ kind: 'paused' }) };
+      return { a, outcome: core.attempt(a, abort, opts.force === true) };
+    },
+    settle: (a, outcome) => core.settle(a, outcome),
+    discard: (a, candidate, error) => {
+      void core.dispose(candidate.cell);
+      return core.outcomes.rejected(a, core.gens.current, error instanceof ReloadkitError ? error.stage : undefined, error, candidate.hash);
+    },
+    setAbandon,
+    closedError: () => core.closedError('reload'),
+  };
 }

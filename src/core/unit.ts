@@ -8,25 +8,27 @@
  *
  * @module
  */
-import { ClosedError, NotReadyError, PausedError, RefusedError, ReloadkitError, RollbackError, formatMessage, type VerifyError } from '../errors.js';
+import { ClosedError, NotReadyError, ReloadkitError, formatMessage } from '../errors.js';
+import { OperatorControls, actorOptionsError } from './controls.js';
 import * as diagnostics from './diagnostics.js';
-import { prepareOn, type DryRunUnit } from './dry-run.js';
+import { DryRuns } from './dry-run.js';
 import { SafeEmitter } from './emitter.js';
 import { exposedValues } from './expose.js';
 import { CommittedGeneration, Generations, ResourceCell, triggerInfo } from './generations.js';
-import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
+import { LastKnownGoodWriter } from './last-known-good.js';
 import { LeaseTracker } from './leases.js';
 import { StartOnce, Watches } from './lifecycle.js';
 import { defineMember } from './member.js';
-import { actorOptionsError, callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
-import { PauseGate } from './pause.js';
-import { LOAD, StageCtx, build, runPipeline, type Outcome as PipelineOutcome, type PipelineSpec } from './pipeline.js';
-import { Preparations, prepareOptionsError, type PreparedHandle } from './prepare.js';
-import { RefusedSet } from './refusals.js';
+import { callOptionsError, normalizeOptions, type NormalizedOptions } from './options.js';
+import { LOAD, StageCtx, runPipeline, type PipelineSpec } from './pipeline.js';
 import { Reporter, UnitReport, type Attempt } from './report.js';
+import { rollbackOn, verifyFailedOn } from './rollback.js';
 import { Scheduler } from './scheduler.js';
-import { stageOn, type StagingUnit } from './staging.js';
+import { stageOn, unitStaging } from './staging.js';
+import { initialLoad } from './start.js';
 import { isThenable, type StageAbort } from './timeout.js';
+import type { Candidate as PipelineCandidate } from './pipeline.js';
+import type { CommitExtra, Outcome, UnitCore } from './unit-core.js';
 import { VerifyWindow } from './verify.js';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type {
@@ -50,19 +52,10 @@ import type {
   UnvalidatedOptions,
 } from '../types.js';
 
-type Outcome<T, R> = PipelineOutcome<T, R, ResourceCell<R>>;
-type Candidate<T, R> = Extract<Outcome<T, R>, { kind: 'candidate' }>;
-
-/** Extra detail of a commit: the rollback target and the hash it left, the verify failure that caused it, a force. */
-interface CommitExtra {
-  target?: number;
-  from?: string;
-  cause?: VerifyError | undefined;
-}
+type Candidate<T, R> = PipelineCandidate<T, R, ResourceCell<R>>;
 
 const NOT_READY: unique symbol = Symbol('not ready');
 const MANUAL: TriggerInfo = Object.freeze({ kind: 'manual' });
-const START: TriggerInfo = Object.freeze({ kind: 'start' });
 
 /**
  * The unit. Not exported: build one with `reloadable()`.
@@ -90,12 +83,10 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   #closePromise: Promise<void> | undefined;
   /** Discards the candidate a group has staged (close() while it waits for the group). */
   #abandonStaged: (() => void) | undefined;
-  readonly #refusals: RefusedSet;
-  readonly #pause = new PauseGate();
-  readonly #prepared = new Preparations<T, R, ResourceCell<R>>();
-  readonly #dryRuns: DryRunUnit<T, R>;
-  /** Set for a derived unit: why it has no dry runs (its candidate comes from its parent). */
-  #noDryRuns: string | undefined;
+  readonly #ops: OperatorControls;
+  /** What the concern modules (start, rollback, dry runs) may use. */
+  readonly #core: UnitCore<T, R>;
+  readonly #dry: DryRuns<T, R>;
 
   constructor(options: ReloadableOptions<T, R>) {
     const o = (this.#o = normalizeOptions(options));
@@ -107,7 +98,11 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     this.#outcomes = new UnitReport(report, this.#events, o.name);
     if (o.audit) report.attachAudit(o.audit);
     if (o.lastKnownGood) this.#lkg = new LastKnownGoodWriter(o.lastKnownGood, (error) => report.error(error, 'lastKnownGood'));
-    this.#refusals = new RefusedSet(() => this.#lkg?.refused(this.#refusals.list()));
+    this.#ops = new OperatorControls({
+      ...{ unit: o.name, source: o.sourceLabel, clock: o.clock, report },
+      generation: () => this.#gens.current?.id ?? 0,
+      persistRefused: (list) => this.#lkg?.refused(list),
+    });
     const dispose = o.dispose;
     this.#leases = new LeaseTracker<ResourceCell<R>>({
       ...{ clock: o.clock, unit: o.name, drainMs: o.timeouts.drain, disposeTimeoutMs: o.timeouts.dispose },
@@ -129,53 +124,38 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
         clock: o.clock,
         ...o.verify,
         isLive: (gen) => !this.#closed && this.#gens.current === gen,
-        onFailure: (gen, error) => this.#verifyFailed(gen, error),
+        onFailure: (gen, error) => verifyFailedOn(this.#core, gen, error),
       });
     }
-    const staging: StagingUnit<T, R, ResourceCell<R>> = {
-      name: o.name,
-      attempt: (opts, abort) => {
-        const a = this.#begin('reload', opts.trigger, { reason: opts.reason, actor: opts.actor, forced: opts.force === true });
-        const closed: Outcome<T, R> = { kind: 'rejected', stage: undefined, error: this.#closedError('reload') };
-        if (this.#closed) return { a, outcome: Promise.resolve(closed) };
-        // A paused member holds its group's reload, as its own reload() would answer `paused`.
-        if (opts.force !== true && this.#pause.defer(a.trigger)) return { a, outcome: Promise.resolve({ kind: 'paused' }) };
-        return { a, outcome: this.#attempt(a, abort, opts.force === true) };
-      },
-      settle: (a, outcome) => this.#settle(a, outcome),
-      discard: (a, candidate, error) => {
-        this.#leases.dispose(candidate.cell);
-        // At the failing member's stage, but not this unit's own failure: its source is fine, it is not degraded.
-        return this.#outcomes.rejected(a, this.#gens.current, error instanceof ReloadkitError ? error.stage : undefined, error, candidate.hash);
-      },
-      setAbandon: (abandon) => (this.#abandonStaged = abandon),
-      closedError: () => this.#closedError('reload'),
-    };
     defineMember(this, {
       attachAudit: (sink) => report.attachAudit(sink),
       scheduler: this.#scheduler,
-      stage: (opts, hold) => stageOn(staging, opts, hold),
+      stage: (opts, hold) => stageOn(unitStaging(this.#core, (abandon) => (this.#abandonStaged = abandon)), opts, hold),
       beforeStart: (step) => this.#starting.before(step),
-      noDryRuns: (why) => (this.#noDryRuns = why),
+      noDryRuns: (why) => this.#dry.forbid(why),
     });
-    this.#dryRuns = {
+    this.#core = {
       name: o.name,
-      clock: o.clock,
-      scheduler: this.#scheduler,
+      o,
       spec: this.#spec,
+      report,
       outcomes: this.#outcomes,
+      gens: this.#gens,
+      scheduler: this.#scheduler,
+      ops: this.#ops,
+      lkg: this.#lkg,
       closed: () => this.#closed,
-      paused: () => this.#pause.paused,
-      live: () => this.#gens.current,
       begin: (action, trigger, meta) => this.#begin(action, trigger, meta),
-      isRefused: (hash) => this.#refusals.has(hash),
+      attempt: (a, abort, force, given) => this.#attempt(a, abort, force, given),
+      settle: (a, outcome, extra) => this.#settle(a, outcome, extra),
+      rejected: (a, stage, error, hash) => this.#rejected(a, stage, error, hash),
       refused: (a, hash) => this.#refused(a, hash),
-      refusedError: (hash) => this.#refusedError(hash),
-      pausedError: (what) => this.#pausedError(what),
+      commit: (a, candidate, extra) => this.#commit(a, candidate, extra),
       closedError: (what) => this.#closedError(what),
-      commit: (a, candidate) => this.#commit(a, candidate),
       dispose: (cell) => this.#leases.disposeNow(cell),
+      degrade: (reason) => (this.#degraded = reason),
     };
+    this.#dry = new DryRuns(this.#core);
   }
 
   // ─── reading ──────────────────────────────────────────────────────────────────────────────
@@ -222,11 +202,11 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#closed) return Promise.reject(this.#closedError('reload'));
     const invalid = callOptionsError(opts, 'reload');
     if (invalid) return Promise.reject(invalid);
-    if (opts.dryRun === true) return this.#dryRun(opts);
-    if (opts.force !== true && this.#pause.paused) {
+    if (opts.dryRun === true) return this.#dry.run(opts);
+    if (opts.force !== true && this.#ops.gate.paused) {
       const a = this.#begin('reload', opts.trigger, opts);
-      this.#pause.defer(a.trigger);
-      return Promise.resolve(this.#outcomes.paused(a, this.#gens.current, this.#pausedError('reload')));
+      this.#ops.gate.defer(a.trigger);
+      return Promise.resolve(this.#outcomes.paused(a, this.#gens.current, this.#ops.pausedError('reload')));
     }
     return this.#scheduler.reload(
       opts,
@@ -243,7 +223,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#closed) return Promise.reject(this.#closedError('rollback'));
     const invalid = callOptionsError(opts, 'rollback');
     if (invalid) return Promise.reject(invalid);
-    return this.#scheduler.exclusive((hold) => this.#rollback(opts, hold.abort, undefined));
+    return this.#scheduler.exclusive((hold) => rollbackOn(this.#core, opts, hold.abort, undefined));
   }
 
   #begin(action: Attempt['action'], trigger: TriggerInfo | undefined, meta: { reason?: string | undefined; actor?: string | undefined; run?: number; forced?: boolean }): Attempt {
@@ -257,73 +237,14 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       // The source gave a valid candidate: whatever happens next (a failing create), it is not degraded.
       this.#degraded = undefined;
     };
-    return runPipeline(this.#spec, { abort, previous: this.#gens.current, trigger: a.trigger, force, onValidated, refused: (hash) => this.#refusals.has(hash) }, given);
+    return runPipeline(this.#spec, { abort, previous: this.#gens.current, trigger: a.trigger, force, onValidated, refused: (hash) => this.#ops.refused.has(hash) }, given);
   }
 
   // ─── dry runs, prepared candidates (dry-run.ts, prepare.ts) ───────────────────────────────
 
   prepare(opts: PrepareOptions = {}): Promise<PreparedCandidate<T, R>> {
     if (this.#closed) return Promise.reject(this.#closedError('prepare'));
-    const invalid = prepareOptionsError(opts) ?? this.#noDryRunError('prepare()') ?? callOptionsError({ reason: opts.reason, actor: opts.actor, force: opts.force, trigger: opts.trigger }, 'reload');
-    if (invalid) return Promise.reject(invalid);
-    return prepareOn(this.#dryRuns, opts, { allowPaused: false }).then((handle) => {
-      this.#prepared.track(handle, opts.timeoutMs);
-      return handle;
-    });
-  }
-
-  /** `reload({ dryRun: true })`: a prepare, then its discard; the result is the prepare's. */
-  async #dryRun(opts: ReloadOptions): Promise<ReloadResult> {
-    const invalid = this.#noDryRunError('reload({ dryRun: true })');
-    if (invalid) throw invalid;
-    const handle: PreparedHandle<T, R, ResourceCell<R>> = await prepareOn(this.#dryRuns, opts, { allowPaused: true });
-    await handle.discard();
-    return handle.result;
-  }
-
-  #noDryRunError(what: string): TypeError | undefined {
-    return this.#noDryRuns === undefined ? undefined : new TypeError(`${what} is not available on the derived unit "${this.name}": ${this.#noDryRuns}.`);
-  }
-
-  async #rollback(opts: RollbackOptions, abort: StageAbort, verify: { gen: Generation<T, R>; error: VerifyError } | undefined): Promise<ReloadResult> {
-    const trigger: TriggerInfo = verify ? { kind: 'verify', detail: `generation ${verify.gen.id}` } : { kind: 'rollback' };
-    const a = this.#report.begin('rollback', trigger, { reason: opts.reason ?? verify?.error.message, actor: opts.actor });
-    if (this.#closed) return this.#rejected(a, undefined, this.#closedError('rollback'));
-    const live = this.#gens.live;
-    const target = this.#gens.rollbackTarget(opts.to);
-    if (target === 'live') return this.#outcomes.unchanged(a, live!.gen, live!.gen.hash);
-    if ('missing' in target) {
-      const ctx = { unit: this.name };
-      return this.#rejected(a, undefined, new RollbackError(formatMessage('rollback failed', ctx, target.missing), ctx));
-    }
-    this.#outcomes.reloading(a);
-    // The warm resource (keepPrevious) goes live again as it is; otherwise the value is rebuilt.
-    const reuse = { raw: target.raw, value: target.gen.value, hash: target.gen.hash, provenance: target.provenance };
-    const outcome: Outcome<T, R> = this.#gens.isWarm(target) ? { kind: 'candidate', ...reuse, cell: target.cell } : await build(this.#spec, reuse, { abort, previous: live!.gen, trigger });
-    const from = live!.gen.id;
-    // The hash rolled back FROM becomes refused when the rollback commits (refusals.ts).
-    const result = this.#settle(a, outcome, { target: target.gen.id, from: live!.gen.hash, cause: verify?.error });
-    if (result.status !== 'committed') return result;
-    const event: UnitEvents<T, R>['rolled-back'][0] = { unit: this.name, from, to: result.generation, target: target.gen.id, reason: a.reason ?? 'rollback', result };
-    if (verify) event.error = verify.error;
-    this.#outcomes.rolledBack(event);
-    return result;
-  }
-
-  /** The verify check failed while `gen` was live: roll back to the generation before it. */
-  async #verifyFailed(gen: CommittedGeneration<T, R>, error: VerifyError): Promise<void> {
-    try {
-      await this.#scheduler.exclusive(async (hold) => {
-        if (this.#closed || this.#gens.current !== gen) return;
-        // Quarantined whatever happens next: the same content must not come back on the next hint.
-        this.#refusals.add(gen.hash);
-        const target = this.#gens.rollbackTarget(undefined);
-        if (typeof target !== 'object' || 'missing' in target) this.#report.error(error, 'verify');
-        else await this.#rollback({ to: target.gen.id }, hold.abort, { gen, error });
-      });
-    } catch (e) {
-      this.#report.error(e, 'verify');
-    }
+    return this.#dry.prepare(opts);
   }
 
   // ─── how an attempt ends (report.ts) ──────────────────────────────────────────────────────
@@ -341,7 +262,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
       case 'refused':
         return this.#refused(a, outcome.hash);
       case 'paused':
-        return this.#outcomes.paused(a, this.#gens.current, this.#pausedError(a.action));
+        return this.#outcomes.paused(a, this.#gens.current, this.#ops.pausedError(a.action));
       case 'rejected':
         return this.#rejected(a, outcome.stage, outcome.error, outcome.hash);
     }
@@ -349,19 +270,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
 
   /** A refused candidate: reported in full once per distinct hash, quietly after that. */
   #refused(a: Attempt, hash: string): ReloadResult {
-    return this.#outcomes.refused(a, this.#gens.current, this.#refusedError(hash), hash, !this.#refusals.firstReport(hash));
-  }
-
-  #refusedError(hash: string): RefusedError {
-    const ctx = { unit: this.name, source: this.#o.sourceLabel };
-    const detail = `${hash} was rolled back from or failed verify; change the source, or reload({ force: true }) / clearRefused()`;
-    return new RefusedError(formatMessage('candidate refused', ctx, detail), hash, ctx);
-  }
-
-  #pausedError(what: string): PausedError {
-    const state = this.#pause.status();
-    const ctx = { unit: this.name };
-    return new PausedError(formatMessage('paused', ctx, `${what}() held${state?.reason ? ` (${state.reason})` : ''}; resume() runs it, or reload({ force: true })`), ctx);
+    return this.#outcomes.refused(a, this.#gens.current, this.#ops.refusedError(hash), hash, !this.#ops.refused.firstReport(hash));
   }
 
   #commit(a: Attempt, c: Candidate<T, R>, extra?: CommitExtra): ReloadResult {
@@ -370,10 +279,10 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     diagnostics.committed(this.name, previous?.gen, slot.gen);
     this.#resource = slot.gen.resource;
     this.#startFailed = false;
-    this.#refusals.committed({ action: a.action, trigger: a.trigger.kind, hash: slot.gen.hash, rolledBackFrom: extra?.from });
+    this.#ops.refused.committed({ action: a.action, trigger: a.trigger.kind, hash: slot.gen.hash, rolledBackFrom: extra?.from });
     const result = this.#outcomes.committed(a, slot.gen, previous?.gen, extra);
     for (const cell of leaving) this.#leases.retire(cell);
-    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#lkg.persist(this.name, slot.gen, slot.raw, this.#refusals.list());
+    if (this.#lkg && a.trigger.kind !== 'lastKnownGood') this.#lkg.persist(this.name, slot.gen, slot.raw, this.#ops.refused.list());
     if (this.#verify && a.action === 'reload' && previous !== undefined) this.#verify.schedule(slot.gen);
     return result;
   }
@@ -407,48 +316,13 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
   async #doStart(): Promise<Generation<T, R>> {
     // Watch before read: a change between the watch and the initial load is never lost.
     await this.#watches.start(this.#o.source);
-    const result = await this.#scheduler.exclusive(
-      async (hold) => {
-        // Read before the first load: its refused hashes apply to the source's candidate too.
-        const stored = await this.#readLastKnownGood();
-        const a = this.#report.begin('start', START, {});
-        if (this.#closed) return this.#rejected(a, undefined, this.#closedError('start'));
-        const first = this.#settle(a, await this.#attempt(a, hold.abort, false));
-        if (first.ok || stored === undefined || this.#closed) return first;
-        return (await this.#fromLastKnownGood(first, stored.raw, hold.abort)) ?? first;
-      },
-      { load: true },
-    );
+    const result = await this.#scheduler.exclusive((hold) => initialLoad(this.#core, hold.abort), { load: true });
     const live = this.#gens.current;
     if (result.ok && live !== undefined) return live;
     if (this.#closed) throw this.#closedError('start');
     this.#startFailed = true;
     await this.#watches.stop();
     throw result.error ?? this.#closedError('start');
-  }
-
-  /** The lastKnownGood record, if any; restores its refused hashes. A broken file is reported, never thrown. */
-  async #readLastKnownGood(): Promise<Awaited<ReturnType<typeof readLastKnownGood>>> {
-    if (!this.#lkg) return undefined;
-    try {
-      const stored = await readLastKnownGood(this.#o.lastKnownGood!, this.name);
-      if (stored !== undefined) {
-        this.#refusals.restore(stored.refused);
-        this.#lkg.adopt(stored.record);
-      }
-      return stored;
-    } catch (error) {
-      this.#report.error(error, 'lastKnownGood');
-      return undefined;
-    }
-  }
-
-  async #fromLastKnownGood(failed: ReloadResult, raw: unknown, abort: StageAbort): Promise<ReloadResult | undefined> {
-    const a = this.#report.begin('start', { kind: 'lastKnownGood', detail: this.#o.lastKnownGood! }, { reason: failed.status === 'refused' ? 'source candidate refused at start' : 'source failed at start' });
-    const result = this.#settle(a, await this.#attempt(a, abort, false, raw));
-    if (result.status !== 'committed') return undefined;
-    this.#degraded = `served from lastKnownGood: ${failed.error?.message ?? 'source failed'}`;
-    return result;
   }
 
   readonly #fire = (hint: Hint): void => {
@@ -461,7 +335,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     }
     trigger = diagnostics.markHint(trigger);
     // The pause gate, where hints enter: held as the one pending reload, nothing runs.
-    if (this.#pause.defer(trigger)) return;
+    if (this.#ops.gate.defer(trigger)) return;
     this.reload({ trigger }).catch(() => undefined);
   };
 
@@ -474,7 +348,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     this.#verify?.cancel();
     this.#scheduler.close(this.#closedError('reload'));
     this.#abandonStaged?.();
-    const prepared = this.#prepared.closeAll();
+    const prepared = this.#dry.closeAll();
     await this.#watches.stop();
     // Queued work (before us in the lock) sees `closed` and settles as rejected.
     await this.#scheduler.exclusive(async () => {
@@ -486,39 +360,26 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     });
   }
 
-  // ─── pause, refusals (pause.ts, refusals.ts) ──────────────────────────────────────────────
+  // ─── pause, refusals (controls.ts) ────────────────────────────────────────────────────────
 
   pause(opts: PauseOptions = {}): void {
-    const invalid = actorOptionsError(opts, 'pause', ['reason', 'actor']);
-    if (invalid) throw invalid;
     if (this.#closed) throw this.#closedError('pause');
-    if (this.#pause.pause(opts, this.#o.clock.now())) this.#note('pause', opts, 'paused');
+    this.#ops.pause(opts);
   }
 
   resume(opts: { actor?: string } = {}): Promise<ReloadResult | undefined> {
     const invalid = actorOptionsError(opts, 'resume', ['actor']);
     if (invalid) return Promise.reject(invalid);
     if (this.#closed) return Promise.reject(this.#closedError('resume'));
-    const resumed = this.#pause.resume();
-    if (resumed === undefined) return Promise.resolve(undefined);
-    this.#note('resume', opts, 'unchanged', { pending: resumed.pending !== undefined });
     // The one reload every hint and reload() held while paused coalesced into.
-    return resumed.pending === undefined ? Promise.resolve(undefined) : this.reload({ trigger: resumed.pending, actor: opts.actor });
+    return this.#ops.resume(opts, (trigger, actor) => this.reload({ trigger, actor }));
   }
 
   clearRefused(opts: { actor?: string } = {}): void {
     const invalid = actorOptionsError(opts, 'clearRefused', ['actor']);
     if (invalid) throw invalid;
     if (this.#closed) throw this.#closedError('clearRefused');
-    const cleared = this.#refusals.clear();
-    this.#note('clear-refused', opts, 'unchanged', { cleared });
-  }
-
-  /** One audit record for an operator action that is not an attempt. */
-  #note(action: 'pause' | 'resume' | 'clear-refused', opts: { reason?: string; actor?: string }, outcome: ReloadResult['status'], detail?: Record<string, number | boolean>): void {
-    const meta: Parameters<Reporter['note']>[1] = { reason: opts.reason, actor: opts.actor, outcome, generation: this.#gens.current?.id ?? 0 };
-    if (detail !== undefined) meta.detail = detail;
-    this.#report.note(action, meta);
+    this.#ops.clearRefused(opts);
   }
 
   // ─── status ───────────────────────────────────────────────────────────────────────────────
@@ -540,9 +401,7 @@ class ReloadableUnit<T, R> implements Reloadable<T, R> {
     if (this.#degraded !== undefined && !this.#closed) status.reason = this.#degraded;
     if (this.#o.sourceLabel !== undefined) status.source = this.#o.sourceLabel;
     if (live?.provenance !== undefined) status.provenance = live.provenance;
-    const paused = this.#pause.status();
-    if (paused !== undefined) status.paused = paused;
-    if (this.#refusals.size > 0) status.refused = this.#refusals.list();
+    this.#ops.statusInto(status);
     if (this.#o.expose.length > 0 && live !== undefined) status.exposed = exposedValues(live.gen.value, this.#o.expose);
     status.errors = this.#report.errors;
     return status;
