@@ -14,6 +14,8 @@ export { ClientError };
 export interface AdminAnswer {
   status: number;
   body: unknown;
+  /** False when the answer was not JSON (`body` is then `undefined`): not the admin endpoint's. */
+  json: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface AdminAnswer {
  */
 export async function request(
   url: string,
-  { method = 'GET', token, body, timeoutMs }: { method?: string; token?: string; body?: unknown; timeoutMs: number },
+  { method = 'GET', token, body, timeoutMs, allowNonJson = false }: { method?: string; token?: string; body?: unknown; timeoutMs: number; allowNonJson?: boolean },
 ): Promise<AdminAnswer> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -52,8 +54,9 @@ export async function request(
   }
   const text = await response.text();
   try {
-    return { status: response.status, body: text === '' ? {} : JSON.parse(text) };
+    return { status: response.status, body: text === '' ? {} : JSON.parse(text), json: true };
   } catch {
-    throw new ClientError(`unexpected non-JSON answer (HTTP ${response.status}) from ${url}`);
+    if (!allowNonJson) throw new ClientError(`unexpected non-JSON answer (HTTP ${response.status}) from ${url}`);
+    return { status: response.status, body: undefined, json: false };
   }
 }

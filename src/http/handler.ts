@@ -16,16 +16,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, ReloadkitError } from '../errors.js';
-import { hasBody, readJsonBody } from '../support/http/body.js';
+import { DEFAULT_MAX_JSON_DEPTH, hasBody, jsonDepth, readJsonBody } from '../support/http/body.js';
 import { createRequestGuard, GUARD_OPTION_KEYS, type GuardOptions } from '../support/http/guard.js';
 import { sendError, sendJson } from '../support/http/send.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
-import type { ReloadOptions, ReloadResult, RegistryMember, UnitStatus } from '../types.js';
+import type { ReloadOptions, ReloadResult, RegistryMember, TriggerInfo, UnitStatus } from '../types.js';
 import { createAuthenticator, type Actor, type AuthOption } from './auth.js';
-import { parseInvalidateBody, parseReloadBody, parseRollbackBody } from './params.js';
+import { UNIT_ACTIONS, unitAction } from './actions.js';
+import { parseReloadBody } from './params.js';
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { isProbe, matchRoute, normalizeBasePath, pathBelow, requestPath, type RouteSpec } from './routes.js';
-import { invalidationJson, resultJson } from './serialize.js';
+import { resultJson, statusCodeOfAll } from './serialize.js';
 import { describeValue } from '../support/describe-value.js';
 import { isReady } from '../core/member.js';
 
@@ -238,7 +239,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     return { units, ready: units.every(isReady) };
   }
 
-  function trigger(route: RouteSpec, req: IncomingMessage): ReloadOptions['trigger'] {
+  function trigger(route: RouteSpec, req: IncomingMessage): TriggerInfo {
     return { kind: 'http', detail: `${req.method} ${route.pattern}` };
   }
 
@@ -259,12 +260,26 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (typeof parsed !== 'object' || Array.isArray(parsed) || Buffer.isBuffer(parsed)) {
         throw new HttpError(400, 'RELOADKIT_HTTP_BAD_JSON', 'request body must be a JSON object');
       }
+      // The framework's parser has no depth limit: apply ours (a dry-run candidate is walked).
+      let text: string;
+      try {
+        text = JSON.stringify(parsed);
+      } catch {
+        throw new HttpError(400, 'RELOADKIT_HTTP_BODY_TOO_DEEP', `request body nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+      }
+      if (jsonDepth(text, DEFAULT_MAX_JSON_DEPTH) > DEFAULT_MAX_JSON_DEPTH) {
+        throw new HttpError(400, 'RELOADKIT_HTTP_BODY_TOO_DEEP', `request body nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+      }
       return parsed as Record<string, unknown>;
     }
     return readJsonBody(req, { limit: bodyLimit, timeoutMs: requestTimeoutMs });
   }
 
   async function act(route: RouteSpec, unit: string | undefined, actor: Actor, input: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (UNIT_ACTIONS.includes(route.name)) {
+      const answer = await unitAction(route.name, unitOf(unit!), input, { actor: actor.name, trigger: trigger(route, req) });
+      return sendJson(res, answer.status, answer.body);
+    }
     switch (route.name) {
       case 'units':
         return sendJson(res, 200, { units: snapshot().units });
@@ -279,39 +294,10 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         res.end(text);
         return;
       }
-      case 'reloadUnit': {
-        const opts = parseReloadBody(input);
-        const member = unitOf(unit!);
-        const result = await member.reload({ ...opts, actor: actor.name, trigger: trigger(route, req) });
-        return sendJson(res, result.ok ? 200 : 422, resultJson(result));
-      }
-      case 'rollbackUnit': {
-        const opts = parseRollbackBody(input);
-        const member = unitOf(unit!);
-        if (typeof member.rollback !== 'function') throw new HttpError(404, 'RELOADKIT_HTTP_NOT_ROLLBACKABLE', `unit '${member.name}' has no rollback`);
-        const result = await member.rollback({ ...opts, actor: actor.name });
-        return sendJson(res, result.ok ? 200 : 422, resultJson(result));
-      }
       case 'reloadAll': {
         const opts = parseReloadBody(input);
-        const results = resultsOf(await registry.reloadAll({ ...opts, actor: actor.name, trigger: trigger(route, req) })).map(resultJson);
-        const ok = results.every((r) => r.ok);
-        return sendJson(res, ok ? 200 : 422, { ok, results });
-      }
-      case 'invalidateUnit': {
-        const opts = parseInvalidateBody(input);
-        const member = unitOf(unit!) as RegistryMember & {
-          invalidate?: (target: string | { prefix: string }, o: object) => unknown;
-          invalidateAll?: (o: object) => unknown;
-        };
-        if (typeof member.invalidate !== 'function') throw new HttpError(404, 'RELOADKIT_HTTP_NOT_A_CACHE', `unit '${member.name}' is not a cache`);
-        const how = { mode: opts.mode, actor: actor.name, reason: opts.reason, trigger: trigger(route, req) };
-        let outcome: unknown;
-        if ('key' in opts) outcome = await member.invalidate(opts.key, how);
-        else if ('prefix' in opts) outcome = await member.invalidate({ prefix: opts.prefix }, how);
-        else if (typeof member.invalidateAll === 'function') outcome = await member.invalidateAll(how);
-        else throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', `cache '${member.name}' cannot invalidate all entries`);
-        return sendJson(res, 200, { unit: member.name, ok: true, ...invalidationJson(outcome) });
+        const results = resultsOf(await registry.reloadAll({ ...opts, actor: actor.name, trigger: trigger(route, req) }));
+        return sendJson(res, statusCodeOfAll(results), { ok: results.every((r) => r.ok), results: results.map(resultJson) });
       }
       default:
         throw new HttpError(404, 'RELOADKIT_HTTP_NOT_FOUND', 'no such admin route');

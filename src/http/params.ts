@@ -6,10 +6,22 @@
  */
 import { HttpError } from '../errors.js';
 
-/** Body of `POST /units/:name/reload` and `POST /reload`. */
+/** Body of `POST /reload`. */
 export interface ReloadBody {
   reason?: string;
   force?: boolean;
+}
+
+/** Body of `POST /units/:name/reload`: a reload, or a dry run, maybe of a caller's candidate. */
+export interface UnitReloadBody extends ReloadBody {
+  dryRun?: boolean;
+  /** A raw candidate (only with `dryRun: true`): validated and created, never committed, echoed or audited. */
+  candidate?: unknown;
+}
+
+/** Body of `POST /units/:name/pause`. */
+export interface ReasonBody {
+  reason?: string;
 }
 
 /** Body of `POST /units/:name/rollback`. */
@@ -33,7 +45,7 @@ function bad(message: string): HttpError {
 
 function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const field of Object.keys(body)) {
-    if (!allowed.includes(field)) throw bad(`unknown field '${field.slice(0, 64)}' (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(field)) throw bad(`unknown field '${field.slice(0, 64)}' (allowed: ${allowed.length === 0 ? 'none' : allowed.join(', ')})`);
   }
 }
 
@@ -67,6 +79,56 @@ export function parseReloadBody(body: Record<string, unknown>): ReloadBody {
   if (r !== undefined) out.reason = r;
   if (body.force !== undefined) out.force = body.force;
   return out;
+}
+
+/**
+ * Validates the body of a unit's reload: `candidate` only with `dryRun: true` (a caller's config is
+ * tried, never committed straight from the wire). Messages name fields, never the candidate.
+ *
+ * @example
+ * ```ts
+ * parseUnitReloadBody({ dryRun: true, candidate: { port: 8080 } });
+ * ```
+ */
+export function parseUnitReloadBody(body: Record<string, unknown>): UnitReloadBody {
+  onlyFields(body, ['reason', 'force', 'dryRun', 'candidate']);
+  const { candidate, dryRun, ...rest } = body;
+  const out: UnitReloadBody = parseReloadBody(rest);
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw bad("'dryRun' must be a boolean");
+  if ('candidate' in body && dryRun !== true) {
+    throw new HttpError(400, 'RELOADKIT_HTTP_BAD_REQUEST', "'candidate' is only allowed with 'dryRun: true': a candidate from the wire is tried, never committed");
+  }
+  if (dryRun === true) out.dryRun = true;
+  if ('candidate' in body) out.candidate = candidate;
+  return out;
+}
+
+/**
+ * Validates a body that carries only a `reason`.
+ *
+ * @example
+ * ```ts
+ * parseReasonBody({ reason: 'incident 7' });
+ * ```
+ */
+export function parseReasonBody(body: Record<string, unknown>): ReasonBody {
+  onlyFields(body, ['reason']);
+  const r = reason(body.reason);
+  return r === undefined ? {} : { reason: r };
+}
+
+/**
+ * Validates a body that carries nothing (`{}` or empty): `resume` and `clear-refused`, whose audit
+ * records carry the actor only.
+ *
+ * @example
+ * ```ts
+ * parseEmptyBody({}); // {}
+ * ```
+ */
+export function parseEmptyBody(body: Record<string, unknown>): Record<string, never> {
+  onlyFields(body, []);
+  return {};
 }
 
 /**

@@ -11,7 +11,20 @@ import { HttpError } from '../errors.js';
 import { describeValue } from '../support/describe-value.js';
 
 /** Names of the admin routes. */
-export type RouteName = 'units' | 'unit' | 'reloadUnit' | 'rollbackUnit' | 'invalidateUnit' | 'reloadAll' | 'health' | 'ready' | 'metrics';
+export type RouteName =
+  | 'units'
+  | 'unit'
+  | 'unitHistory'
+  | 'reloadUnit'
+  | 'rollbackUnit'
+  | 'invalidateUnit'
+  | 'pauseUnit'
+  | 'resumeUnit'
+  | 'clearRefusedUnit'
+  | 'reloadAll'
+  | 'health'
+  | 'ready'
+  | 'metrics';
 
 /** A route: its methods, the scope it needs (none for probes) and whether it mutates. */
 export interface RouteSpec {
@@ -29,9 +42,13 @@ const POST = ['POST'] as const;
 export const ROUTES: Readonly<Record<RouteName, RouteSpec>> = {
   units: { name: 'units', pattern: '/units', methods: GET, scope: 'read', mutating: false },
   unit: { name: 'unit', pattern: '/units/:name', methods: GET, scope: 'read', mutating: false },
+  unitHistory: { name: 'unitHistory', pattern: '/units/:name/history', methods: GET, scope: 'read', mutating: false },
   reloadUnit: { name: 'reloadUnit', pattern: '/units/:name/reload', methods: POST, scope: 'reload', mutating: true },
   rollbackUnit: { name: 'rollbackUnit', pattern: '/units/:name/rollback', methods: POST, scope: 'reload', mutating: true },
   invalidateUnit: { name: 'invalidateUnit', pattern: '/units/:name/invalidate', methods: POST, scope: 'reload', mutating: true },
+  pauseUnit: { name: 'pauseUnit', pattern: '/units/:name/pause', methods: POST, scope: 'reload', mutating: true },
+  resumeUnit: { name: 'resumeUnit', pattern: '/units/:name/resume', methods: POST, scope: 'reload', mutating: true },
+  clearRefusedUnit: { name: 'clearRefusedUnit', pattern: '/units/:name/clear-refused', methods: POST, scope: 'reload', mutating: true },
   reloadAll: { name: 'reloadAll', pattern: '/reload', methods: POST, scope: 'reload', mutating: true },
   health: { name: 'health', pattern: '/health', methods: GET, scope: null, mutating: false },
   ready: { name: 'ready', pattern: '/ready', methods: GET, scope: null, mutating: false },
@@ -139,6 +156,10 @@ export function matchRoute(below: string, metricsEnabled: boolean): RouteMatch {
     case 'reload': return { route: ROUTES.reloadUnit, unit };
     case 'rollback': return { route: ROUTES.rollbackUnit, unit };
     case 'invalidate': return { route: ROUTES.invalidateUnit, unit };
+    case 'history': return { route: ROUTES.unitHistory, unit };
+    case 'pause': return { route: ROUTES.pauseUnit, unit };
+    case 'resume': return { route: ROUTES.resumeUnit, unit };
+    case 'clear-refused': return { route: ROUTES.clearRefusedUnit, unit };
     default: return notFound;
   }
 }

@@ -1,43 +1,16 @@
-// The `reloadkit` command, spawned as a real process (`node --import tsx src/cli/main.ts`) against
-// a real admin server over a real registry: each subcommand, each exit code, the table and the
+// The `reloadkit` command against a real admin server over a real registry; the calls that prove the
+// real process (exit codes, stdout, stderr of `node --import tsx src/cli/main.ts`) spawn it, the rest
+// run the same code in this process (runCli): each subcommand, each exit code, the table and the
 // JSON output, the token from the environment and from a file, and one-line reasons on stderr.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startAdminServer, type AdminServer } from '../../src/http/index.js';
 import { AUTH, SECRET, TOKENS, makeFixture, type Fixture } from '../http/fixtures.js';
 import { freePort, waitFor } from '../helpers/wait.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function reloadkit(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, RELOADKIT_TOKEN: undefined, RELOADKIT_URL: undefined, ...env };
-  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: childEnv as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Exactly one line on stderr, starting with `reloadkit:`. */
-function assertOneLineReason(run: Run, pattern: RegExp): void {
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
-  assert.match(lines[0]!, /^reloadkit: /);
-  assert.match(lines[0]!, pattern);
-}
+import { assertOneLineReason, reloadkit, reloadkitHere as inProcess, type Run } from './run.js';
 
 describe('reloadkit CLI', () => {
   let fx: Fixture;
@@ -59,22 +32,30 @@ describe('reloadkit CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('usage: --help exits 0; bad command lines exit 2 with a one-line reason', async () => {
+  it('usage: --help exits 0; bad command lines exit 2 with a one-line reason (spawned, and in process for the rest)', async () => {
     const runs = await Promise.all([
       reloadkit(['--help']),
       reloadkit([]),
-      reloadkit(['explode'], admin_),
-      reloadkit(['reload'], admin_),
-      reloadkit(['reload', 'config', '--all'], admin_),
-      reloadkit(['rollback', 'config', '--to', 'abc'], admin_),
-      reloadkit(['status', '--nope'], admin_),
-      reloadkit(['status', '--url', 'ftp://x'], admin_),
-      reloadkit(['status', '--to', '3'], admin_),
+      inProcess(['explode'], admin_),
+      inProcess(['reload'], admin_),
+      inProcess(['reload', 'config', '--all'], admin_),
+      inProcess(['rollback', 'config', '--to', 'abc'], admin_),
+      inProcess(['status', '--nope'], admin_),
+      inProcess(['status', '--url', 'ftp://x'], admin_),
+      inProcess(['status', '--to', '3'], admin_),
+      inProcess(['relaod', 'config'], admin_),
+      inProcess(['invalidate', 'users'], admin_),
+      inProcess(['invalidate', 'users', '--key', 'a', '--all'], admin_),
+      inProcess(['invalidate', 'users', '--prefix', ''], admin_),
+      inProcess(['invalidate', '--all'], admin_),
+      inProcess(['reload', 'config', '--key', 'a'], admin_),
     ]);
-    const [help, none, unknown, noUnit, both, badTo, badFlag, badUrl, misplaced] = runs as [Run, Run, Run, Run, Run, Run, Run, Run, Run];
+    const [help, none, unknown, noUnit, both, badTo, badFlag, badUrl, misplaced, typo, noTarget, twoTargets, emptyPrefix, noCache, keyOnReload] = runs as Run[] as [
+      Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run, Run,
+    ];
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage:[\s\S]*reloadkit rollback <unit> \[--to N\]/);
-    assert.match(help.stdout, /Exit codes: 0 done, 1 rejected, 2/);
+    assert.match(help.stdout, /Exit codes: 0 done, 1 rejected or refused, 2/);
     for (const [run, pattern] of [
       [none, /missing command/],
       [unknown, /unknown command 'explode'/],
@@ -84,6 +65,12 @@ describe('reloadkit CLI', () => {
       [badFlag, /Unknown option '--nope'/],
       [badUrl, /http or https/],
       [misplaced, /--to does not apply to 'status'/],
+      [typo, /unknown command 'relaod' \(did you mean 'reload'\?\)/],
+      [noTarget, /invalidate needs exactly one of --key K, --prefix P or --all \(/],
+      [twoTargets, /exactly one of .*, got --key and --all/],
+      [emptyPrefix, /--prefix must not be empty/],
+      [noCache, /invalidate needs a unit name/],
+      [keyOnReload, /--key does not apply to 'reload'/],
     ] as const) {
       assert.equal(run.code, 2, run.stderr);
       assertOneLineReason(run, pattern);
@@ -95,12 +82,12 @@ describe('reloadkit CLI', () => {
   it('status prints a table, or JSON with --json; one unit by name', async () => {
     const [table, json, one] = await Promise.all([
       reloadkit(['status'], admin_),
-      reloadkit(['status', '--json'], admin_),
-      reloadkit(['status', 'db', '--url', url], { RELOADKIT_TOKEN: TOKENS.reader }),
+      inProcess(['status', '--json'], admin_),
+      inProcess(['status', 'db', '--url', url], { RELOADKIT_TOKEN: TOKENS.reader }),
     ]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^UNIT\s+STATE\s+GEN\s+HASH\s+COMMITTED\s+LAST\s+LEASES$/);
+    assert.match(lines[0]!, /^UNIT\s+STATE\s+GEN\s+HASH\s+COMMITTED\s+LAST\s+LEASES\s+REASON$/);
     assert.match(lines[1]!, /^config\s+ready\s+1\s+sha256:[0-9a-f]{12}\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+committed\s+0$/);
     assert.match(lines[2]!, /^db\s+ready\s+1\s/);
     assert.ok(!table.stdout.includes(SECRET));
@@ -120,7 +107,7 @@ describe('reloadkit CLI', () => {
     assert.match(run.stdout, /^config\s+committed\s+1 -> 2\s+[\d.]+ ms$/m);
     assert.equal(run.stderr, '');
     await waitFor(() => fx.audit.find((a) => a.unit === 'config' && a.action === 'reload' && a.actor === 'ops' && a.reason === 'cli deploy'), { message: 'audit' });
-    const json = await reloadkit(['reload', 'config', '--json', '--force'], admin_);
+    const json = await inProcess(['reload', 'config', '--json', '--force'], admin_);
     assert.equal(json.code, 0);
     const result = JSON.parse(json.stdout);
     assert.equal(result.status, 'committed');
@@ -129,7 +116,7 @@ describe('reloadkit CLI', () => {
 
   it('a rejected reload exits 1 with the result and a one-line reason', async () => {
     fx.sources.set('db', { password: SECRET, port: 'nope' });
-    const [table, json] = await Promise.all([reloadkit(['reload', 'db'], admin_), reloadkit(['reload', 'db', '--json'], admin_)]);
+    const [table, json] = await Promise.all([reloadkit(['reload', 'db'], admin_), inProcess(['reload', 'db', '--json'], admin_)]);
     assert.equal(table.code, 1);
     assert.match(table.stdout, /^db\s+rejected\s+1\s+[\d.]+ ms\s+validate: /m);
     assertOneLineReason(table, /db rejected at validate: .*\(RELOADKIT_VALIDATION\)/);
@@ -140,12 +127,12 @@ describe('reloadkit CLI', () => {
   });
 
   it('reload --all reloads every unit; exit 1 when one is rejected', async () => {
-    const ok = await reloadkit(['reload', '--all'], admin_);
+    const ok = await inProcess(['reload', '--all'], admin_);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^config\s+unchanged/m);
     assert.match(ok.stdout, /^db\s+unchanged/m);
     fx.sources.set('config', { port: 1 });
-    const bad = await reloadkit(['reload', '--all', '--json'], admin_);
+    const bad = await inProcess(['reload', '--all', '--json'], admin_);
     assert.equal(bad.code, 1);
     assert.equal(JSON.parse(bad.stdout).ok, false);
     assertOneLineReason(bad, /config rejected at validate/);
@@ -154,7 +141,7 @@ describe('reloadkit CLI', () => {
 
   it('rollback <unit> [--to N]: exit 0, or 1 for a generation not retained', async () => {
     const live = fx.units.get('config')!.current!.id;
-    const [back, missing] = [await reloadkit(['rollback', 'config', '--to', '1', '--reason', 'revert'], admin_), await reloadkit(['rollback', 'config', '--to', '999'], admin_)];
+    const [back, missing] = [await inProcess(['rollback', 'config', '--to', '1', '--reason', 'revert'], admin_), await inProcess(['rollback', 'config', '--to', '999'], admin_)];
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, new RegExp(`^config\\s+committed\\s+${live} -> ${live + 1}`, 'm'));
     await waitFor(() => fx.audit.find((a) => a.action === 'rollback' && a.actor === 'ops' && a.reason === 'revert'), { message: 'rollback audit' });
@@ -165,9 +152,9 @@ describe('reloadkit CLI', () => {
   it('auth and lookup errors exit 2 with the HTTP reason', async () => {
     const [none, wrong, scope, unknown] = await Promise.all([
       reloadkit(['status'], { RELOADKIT_URL: url }),
-      reloadkit(['status'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
-      reloadkit(['reload', 'config'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: TOKENS.reader }),
-      reloadkit(['status', 'nope'], admin_),
+      inProcess(['status'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
+      inProcess(['reload', 'config'], { RELOADKIT_URL: url, RELOADKIT_TOKEN: TOKENS.reader }),
+      inProcess(['status', 'nope'], admin_),
     ]);
     for (const run of [none, wrong]) {
       assert.equal(run.code, 2);
@@ -183,8 +170,8 @@ describe('reloadkit CLI', () => {
     const file = join(dir, 'token');
     await writeFile(file, `${TOKENS.reader}\n`, { mode: 0o600 });
     const [fromFile, missing] = await Promise.all([
-      reloadkit(['status', '--token-file', file], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
-      reloadkit(['status', '--token-file', join(dir, 'absent')], { RELOADKIT_URL: url }),
+      inProcess(['status', '--token-file', file], { RELOADKIT_URL: url, RELOADKIT_TOKEN: 'wrong-token-0123456789abcdef' }),
+      inProcess(['status', '--token-file', join(dir, 'absent')], { RELOADKIT_URL: url }),
     ]);
     assert.equal(fromFile.code, 0, fromFile.stderr);
     assert.equal(missing.code, 2);

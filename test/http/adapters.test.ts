@@ -122,6 +122,18 @@ describe('express middleware', () => {
     await waitFor(() => fx.audit.find((a) => a.reason === 'pre-parsed'), { message: 'reason from a pre-parsed body' });
     const bad = await call(`${origin}/admin/reloadkit`, 'POST', '/units/config/reload', { token: TOKENS.admin, body: [1] });
     assert.equal(bad.status, 400);
+    // express.json() has no depth limit: the handler applies its own to a pre-parsed dry-run candidate.
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 80; i++) deep = { a: deep };
+    const loads = fx.totalLoads();
+    const tooDeep = await call(`${origin}/admin/reloadkit`, 'POST', '/units/config/reload', { token: TOKENS.admin, body: { dryRun: true, candidate: deep } });
+    assert.equal(tooDeep.status, 400, tooDeep.text);
+    assert.equal(tooDeep.body.error.code, 'RELOADKIT_HTTP_BODY_TOO_DEEP');
+    assert.equal(fx.totalLoads(), loads);
+    const dry = await call(`${origin}/admin/reloadkit`, 'POST', '/units/config/reload', { token: TOKENS.admin, body: { dryRun: true, candidate: { password: SECRET, port: 7 } } });
+    assert.equal(dry.status, 200, dry.text);
+    assert.equal(dry.body.status, 'would-commit');
+    assert.ok(!dry.text.includes(SECRET));
   });
 });
 

@@ -174,13 +174,17 @@ function send(port: number, request: RawRequest): Promise<RawAnswer> {
     socket.on('connect', async () => {
       if (request.headDelayMs === undefined) socket.write(request.head);
       else {
-        // Eight pieces: the head takes 7 × headDelayMs to arrive, past the server's timeout.
-        const step = Math.ceil(request.head.length / 8);
-        for (let i = 0; i < request.head.length; i += step) {
+        // A slowloris: the head trickles in eight pieces and its closing blank line never comes,
+        // so only the server's headers timeout can end it (a head that did complete, however late,
+        // would race the server's timeout sweep on a loaded machine).
+        const head = request.head.slice(0, -4);
+        const step = Math.ceil(head.length / 8);
+        for (let i = 0; i < head.length; i += step) {
           if (done || socket.destroyed) return;
-          socket.write(request.head.slice(i, i + step));
+          socket.write(head.slice(i, i + step));
           await new Promise((r) => setTimeout(r, request.headDelayMs));
         }
+        return;
       }
       for (const chunk of request.chunks) {
         if (request.delayMs > 0) await new Promise((r) => setTimeout(r, request.delayMs));
