@@ -82,6 +82,8 @@ const server = createServer((req, res) => {
       }
       if (req.method === 'POST' && req.url === '/admin/rollout') {
         targetVersion = String((await body(req)).version);
+        // An operator naming a version is a deliberate choice: it lifts the refusal a rollback left.
+        rollout.clearRefused({ actor: 'admin' });
         const result = await rollout.reload({ reason: `rollout ${targetVersion}`, actor: 'admin' });
         return send(res, result.ok ? 200 : 422, { result, steps: rollout.progress(), live: rollout.get().version });
       }

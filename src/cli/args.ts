@@ -49,6 +49,8 @@ export const USAGE = `Usage:
   reloadkit clear-refused <unit>               forget the config hashes a rollback or verify refused
   reloadkit invalidate <cache> --key K | --prefix P | --all [--refresh]
                                                drop (or reload in place) cache entries
+  reloadkit fleet …  |  reloadkit rollout …    fleet status, commands and rollouts over etcd
+                                               (see reloadkit fleet --help, docs/fleet.md)
 
 Options:
   --url URL          admin base URL (default: $RELOADKIT_URL or ${DEFAULT_URL})

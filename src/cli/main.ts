@@ -11,4 +11,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
+  isTTY: process.stdout.isTTY === true,
 });

@@ -28,6 +28,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** True when stdout is a terminal: `fleet` and `rollout` redraw progress in place. */
+  isTTY?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -202,6 +204,12 @@ async function execute(command: Executable, io: CliIo): Promise<number> {
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // `fleet` and `rollout` talk to etcd, not to an admin endpoint: loaded only when used, so the
+  // other commands never load the etcd client.
+  if (argv[0] === 'fleet' || argv[0] === 'rollout') {
+    const { fleetCli, rolloutCli } = await import('../fleet/cli.js');
+    return (argv[0] === 'fleet' ? fleetCli : rolloutCli)(argv.slice(1), io);
+  }
   try {
     const command = parseCommand(argv, io.env);
     if (command.kind === 'help') {

@@ -9,6 +9,11 @@ import { memberHooks } from '../core/member.js';
 import { reloadable } from '../core/unit.js';
 import type { Generation, Hint, Reloadable, ReloadableOptions, Trigger, UnitEvents } from '../types.js';
 import { describeValue } from '../support/describe-value.js';
+import { RELOADABLE_KEYS } from '../core/options.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
+
+/** A derived unit takes a unit's options, except where it reads from (its parent). */
+const DERIVE_KEYS: readonly string[] = RELOADABLE_KEYS.filter((key) => key !== 'load' && key !== 'source');
 
 /** Options of `derive`: those of `reloadable()` without `load` / `source` (the parent is the source). */
 export type DeriveOptions<T, R = T> = Omit<ReloadableOptions<T, R>, 'load' | 'source'>;
@@ -76,6 +81,7 @@ export function derive<P, T, R = T>(
   if ('load' in options || 'source' in options) {
     throw new TypeError(`derive: \`options\` must not have \`load\` or \`source\` (unit "${String(options.name)}" reads its parent "${parent.name}")`);
   }
+  rejectUnknownKeys('derive', options, DERIVE_KEYS);
 
   const readSlice = (): unknown => {
     const live: Generation<P, unknown> | undefined = parent.current;

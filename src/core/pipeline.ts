@@ -66,7 +66,9 @@ export function stageError(
       if (detail.aborted) return new AbortedError(formatMessage('load aborted', ctx), { ...ctx, cause: error });
       const attempts = detail.attempts ?? 1;
       const what = attempts > 1 ? `load failed after ${attempts} attempts` : 'load failed';
-      return new LoadError(formatMessage(what, ctx, safeMessage(error)), { ...ctx, cause: error });
+      // A failure that cannot fix itself stays marked so on the error callers, status and audit see.
+      const permanent = (error as { permanent?: unknown } | null)?.permanent === true;
+      return new LoadError(formatMessage(what, ctx, safeMessage(error)), { ...ctx, cause: error, permanent });
     }
     case 'validate': {
       const provenance = detail.provenance;

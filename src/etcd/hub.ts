@@ -241,15 +241,33 @@ export class EtcdWatchHub {
     this.retryTimer = undefined;
     this.onClosed();
     const watcher = this.watcher;
+    const wasConnected = this.connected;
     this.watcher = undefined;
     this.connected = false;
-    if (watcher) {
-      try {
-        await watcher.cancel();
-      } catch {
-        // The stream is already gone; nothing left to cancel.
-      }
-    }
+    if (watcher) await cancelWatcher(watcher, wasConnected);
+  }
+}
+
+/**
+ * Cancels a watcher without waiting forever: etcd3's `cancel()` on a watcher that never got its id
+ * (etcd refused the create: permission denied) waits for a `connected` or `disconnected` event that
+ * never comes. Such a watcher is cancelled without waiting; a connected one is raced with its own
+ * `error` / `end`.
+ */
+async function cancelWatcher(watcher: Watcher, connected: boolean): Promise<void> {
+  if (!connected) {
+    watcher.cancel().catch(() => undefined);
+    return;
+  }
+  let settle!: () => void;
+  const gone = new Promise<void>((resolve) => (settle = resolve));
+  watcher.once('error', settle);
+  watcher.once('end', settle);
+  try {
+    await Promise.race([watcher.cancel().catch(() => undefined), gone]);
+  } finally {
+    watcher.off('error', settle);
+    watcher.off('end', settle);
   }
 }
 

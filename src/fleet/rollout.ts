@@ -195,6 +195,7 @@ export async function controlRollout(options: { client: Namespace; id: string; a
 
 /** The record of a rollout, by id. */
 export async function readRollout(options: { client: Namespace; id: string }): Promise<RolloutRecord> {
+  rejectUnknownKeys('readRollout', options, ['client', 'id']);
   const fleet = await rolloutFleet(options.client, options.id);
   return (await readRecord(options.client, fleet, options.id)).record;
 }

@@ -7,6 +7,7 @@
 import type { Namespace } from 'etcd3';
 import { readFleet } from '../etcd/fleet-table.js';
 import { checkName, fleetKeys } from './keys.js';
+import { rejectUnknownKeys } from '../support/known-keys.js';
 
 export interface FleetStatusRow {
   instance: string;
@@ -36,6 +37,7 @@ export interface FleetStatus {
  * ```
  */
 export async function readFleetStatus(options: { client: Namespace; fleet: string }): Promise<FleetStatus> {
+  rejectUnknownKeys('readFleetStatus', options, ['client', 'fleet']);
   checkName('readFleetStatus', 'fleet', options.fleet);
   const table = await readFleet(options.client, fleetKeys(options.fleet).members);
   const labels = new Map(table.instances.map((i) => [i.instance, i.labels ?? {}]));

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { rejectUnknownKeys } from '../support/known-keys.js';
 import type { IncomingMessage } from 'node:http';
 import { describeSecret } from '../support/describe-value.js';
 import { createBearerAuth, type Actor as KitActor, type TokenSpec as KitTokenSpec } from '../support/http/bearer.js';
@@ -75,7 +76,9 @@ function verifyAuthenticator(verify: (req: IncomingMessage) => unknown, onError:
  * const actor = await auth.authenticate(req); // { name: 'ops', scopes: [...] } or null
  * ```
  */
-export function createAuthenticator(auth: AuthOption, { host, onError = () => {} }: { host?: string; onError?: (error: unknown) => void } = {}): Authenticator {
+export function createAuthenticator(auth: AuthOption, options: { host?: string; onError?: (error: unknown) => void } = {}): Authenticator {
+  rejectUnknownKeys('createAuthenticator', options, ['host', 'onError']);
+  const { host, onError = () => {} } = options;
   if (auth === 'none') {
     if (!isLoopbackHost(host)) {
       throw new TypeError(

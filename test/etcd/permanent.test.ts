@@ -68,4 +68,14 @@ test('etcdSource: permission denied and bad credentials are permanent: one attem
   t.after(() => unit2.close());
   await assert.rejects(unit2.start(), (error: Error) => permanentInChain(error) && /authentication failed/.test(error.message));
   assert.equal(badPassword.reads(), 1, 'authentication failed: attempted once out of 5');
+
+  // With its watch: etcd refuses the watch create too, and start() still settles (stopping a
+  // watcher that never got its id must not wait for an event that never comes).
+  const watched = reloadable({ name: 'config3', source: etcdSource(reader, { key: '/app/config' }), retry: { retries: 4, minTimeout: 1 } });
+  t.after(() => watched.close());
+  await assert.rejects(watched.start(), (error: Error & { permanent?: boolean }) => {
+    assert.equal(error.permanent, true, 'the error the unit rejects with is itself marked permanent');
+    return true;
+  });
+  assert.equal(watched.status().state, 'failed');
 });

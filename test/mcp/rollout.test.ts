@@ -228,7 +228,8 @@ test('a rollout of a version whose retired router is still draining keeps that v
     assert.equal(back.status, 'committed', back.error?.message);
     assert.equal(rollout.status().draining, 1, 'the v2 router drains behind the slow request');
     releaseAfterFirstStep = true;
-    const again = await rollout.reload({ reason: 'v2 again' });
+    // The rollback refused v2's hash; rolling the same version out again is a deliberate override.
+    const again = await rollout.reload({ reason: 'v2 again', force: true });
     assert.equal(again.status, 'committed', again.error?.message);
     assert.deepEqual(rollout.progress().map((s) => [s.percent, s.passed]), [[20, true], [50, true], [100, true]]);
     assert.equal((await held).version, 'v2');
