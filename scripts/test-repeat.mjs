@@ -35,6 +35,8 @@ for (let i = 1; i <= runs; i++) {
   const started = Date.now();
   const { code, failed, pass, fail } = await runOnce();
   console.log(`run ${i}/${runs}: exit ${code}, ${pass} passed, ${fail} failed (${Math.round((Date.now() - started) / 1000)} s)`);
+  // Named at once, not only at the end: a long repeat that is stopped early still says what failed.
+  for (const title of failed) console.log(`  failed in run ${i}: ${title}`);
   if (code !== 0) bad++;
   for (const title of failed) failures.set(title, [...(failures.get(title) ?? []), i]);
 }
