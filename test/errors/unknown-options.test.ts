@@ -5,8 +5,8 @@
  * silently turn SIGHUP reloading off.
  *
  * Completeness: every function exported by an entry point is either in TABLE or in NO_OPTIONS, so
- * a new factory without a row fails here. AWAITING lists the rows whose factory's owner adds the
- * check on another branch: they are printed, not failed; empty it once they have merged.
+ * a new factory without a row fails here. AWAITING may name a row whose factory is still being
+ * given its check: it is printed, not failed. It is empty: every factory checks.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
