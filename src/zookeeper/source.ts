@@ -81,8 +81,24 @@ function checkOptions(client: unknown, path: unknown, options: unknown): void {
   }
 }
 
-const call = <T extends unknown[]>(fn: (cb: (error: (Error & { code?: number }) | null, ...rest: T) => void) => void): Promise<T> =>
-  new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest))));
+/**
+ * One request on `c`. A request queued while the client was reconnecting is never answered if
+ * the session then expires (the client drops its queue without calling back), so the session's
+ * expiry ends the wait too.
+ */
+const call = <T extends unknown[]>(c: ZkClient, fn: (cb: (error: (Error & { code?: number }) | null, ...rest: T) => void) => void, description: string): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const expired = () => {
+      c.removeListener('expired', expired);
+      reject(new LoadError(`${description}: the ZooKeeper session expired during a read`, { source: description }));
+    };
+    c.on('expired', expired);
+    fn((error, ...rest) => {
+      c.removeListener('expired', expired);
+      if (error) reject(error);
+      else resolve(rest);
+    });
+  });
 
 /**
  * A `Source` reading a znode (or its children) with one-shot watches re-armed on every event and
@@ -139,12 +155,17 @@ export function zookeeperSource(client: ZkClientSpec, path: string, options: Zoo
     const c = session();
     if (c.getState().name === 'SYNC_CONNECTED') return c;
     let listener: (() => void) | undefined;
+    let expired: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       await abortable(
         new Promise<void>((resolve, reject) => {
           listener = () => resolve();
           c.on('connected', listener);
+          // A session that expires while we wait never connects again: fail now, so the unit's
+          // retry runs on the fresh session instead of waiting out the timeout.
+          expired = () => reject(new LoadError(`${description}: the ZooKeeper session expired while connecting`, { source: description }));
+          c.on('expired', expired);
           timer = setTimeout(() => reject(new LoadError(`${description}: not connected to ZooKeeper after ${connectTimeoutMs} ms`, { source: description })), connectTimeoutMs);
         }),
         signal,
@@ -152,6 +173,7 @@ export function zookeeperSource(client: ZkClientSpec, path: string, options: Zoo
       );
     } finally {
       if (listener) c.removeListener('connected', listener);
+      if (expired) c.removeListener('expired', expired);
       clearTimeout(timer);
     }
     return c;
@@ -165,15 +187,15 @@ export function zookeeperSource(client: ZkClientSpec, path: string, options: Zoo
   const readOnce = async (c: ZkClient): Promise<{ zxid: bigint; value: unknown }> => {
     try {
       if (!children) {
-        const [data, stat] = await call<[Buffer | undefined, ZkStat]>((cb) => c.getData(path, undefined, cb));
+        const [data, stat] = await call<[Buffer | undefined, ZkStat]>(c, (cb) => c.getData(path, undefined, cb), description);
         return { zxid: zxid(stat.mzxid), value: parseStoreValue(() => parse(text(data), path), description, description) };
       }
-      const [names, parentStat] = await call<[string[], ZkStat]>((cb) => c.getChildren(path, undefined, cb));
+      const [names, parentStat] = await call<[string[], ZkStat]>(c, (cb) => c.getChildren(path, undefined, cb), description);
       let newestZxid = zxid(parentStat.pzxid);
       const entries: [string, unknown][] = [];
       for (const name of [...names].sort()) {
         try {
-          const [data, stat] = await call<[Buffer | undefined, ZkStat]>((cb) => c.getData(`${path}/${name}`, undefined, cb));
+          const [data, stat] = await call<[Buffer | undefined, ZkStat]>(c, (cb) => c.getData(`${path}/${name}`, undefined, cb), description);
           const id = zxid(stat.mzxid);
           if (id > newestZxid) newestZxid = id;
           entries.push([name, parseStoreValue(() => parse(text(data), name), `zookeeper node ${path}/${name}`, description)]);

@@ -1,7 +1,7 @@
 /**
  * Starts a standalone ZooKeeper for one test file: `java` running the server's main class
  * (`ZooKeeperServerMain`) with a generated `zoo.cfg` (free loopback client port, data directory
- * in a temp dir, admin server off, short ticks so sessions expire in seconds). The classpath is the
+ * in a temp dir, admin server off, no fsync of the log, short ticks so sessions expire in seconds). The classpath is the
  * Debian package's jar (its manifest names its dependencies); `ZOOKEEPER_JAR` overrides it.
  *
  * @example
@@ -69,6 +69,10 @@ export async function startZookeeper(opts: { tickMs?: number } = {}): Promise<Ru
         cfg,
         [
           `tickTime=${tickMs}`,
+          // No fsync of the transaction log: every session and write is a logged transaction, and on
+          // a busy disk one fsync can outlast a client's connect timeout. The tests kill the process,
+          // never the machine, so the page cache keeps what a restart reads back.
+          'forceSync=no',
           `dataDir=${join(dataDir, 'data')}`,
           `clientPort=${port}`,
           'clientPortAddress=127.0.0.1',

@@ -106,6 +106,7 @@ describe('zookeeperSource', { skip: available ? false : 'zookeeper not installed
     const source = zookeeperSource(
       () => zookeeper.createClient(`127.0.0.1:${proxy.port}`, { sessionTimeout, spinDelay: 100 }) as unknown as ZkClient,
       '/app/expiry',
+      { connectTimeoutMs: 600_000 },
     );
     const unit = reloadable({ name: 'expiry', source, schema: Config, retry: false });
     try {
@@ -119,7 +120,13 @@ describe('zookeeperSource', { skip: available ? false : 'zookeeper not installed
       await setData(writer, '/app/expiry', { n: 2 }); // written while the unit's client is away
       // Stay away past the session timeout (counted from the restart), so the server expires it.
       await sleep(sessionTimeout * 3);
+      // A reload now waits for the dead session to connect; its expiry ends the wait at once
+      // (not after connectTimeoutMs, here far longer than the test).
+      const waiting = unit.reload();
       proxy.restore();
+      const during = await waiting;
+      assert.equal(during.status, 'rejected');
+      assert.match(during.error?.message ?? '', /session expired while connecting/);
       await waitFor(() => source.stats.expiries >= 1, { message: 'the client saw its session expire', timeoutMs: 30_000 });
       await waitFor(() => unit.get().n === 2, { message: 're-read after the new session', timeoutMs: 30_000 });
       assert.equal(source.stats.sessions, 2);
