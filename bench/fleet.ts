@@ -135,6 +135,8 @@ async function plainRounds(client: Etcd3, members: number, rounds: number): Prom
 async function rolloutRounds(client: Etcd3, members: number, rounds: number) {
   const samples: number[] = [];
   const doneSamples: number[] = [];
+  /** Where the time goes: rollout() to the start decision, start to the commit decision (prepare), commit decision to the last commit. */
+  const phases = { start: [] as number[], prepare: [] as number[], commit: [] as number[] };
   let missed = 0;
   for (let i = 0; i < rounds; i++) {
     const n = ++seq;
@@ -145,11 +147,21 @@ async function rolloutRounds(client: Etcd3, members: number, rounds: number) {
     if (final.state !== 'done') throw new Error(`rollout ${final.id} ended ${final.state}`);
     doneSamples.push(now() - started);
     if (took === undefined) missed++;
-    else samples.push(took);
+    else {
+      samples.push(took);
+      const at = (action: string) => final.decisions.find((d) => d.action === action)?.at;
+      const start = at('start');
+      const commit = at('commit');
+      if (start !== undefined && commit !== undefined) {
+        phases.start.push(start - started);
+        phases.prepare.push(commit - start);
+        phases.commit.push(started + took - commit);
+      }
+    }
     // The members resume their sources once they see the rollout done: let them, before the next round.
     await sleep(300);
   }
-  return { samples, doneSamples, missed };
+  return { samples, doneSamples, phases, missed };
 }
 
 async function measure(url: string, client: Etcd3, processes: number, membersEach: number) {
@@ -172,6 +184,7 @@ async function measure(url: string, client: Etcd3, processes: number, membersEac
   const plain = summarize([...plainA.samples, ...plainB.samples]);
   const roll = summarize(rolled.samples);
   const done = summarize(rolled.doneSamples);
+  const phases = { start: summarize(rolled.phases.start).p50, prepare: summarize(rolled.phases.prepare).p50, commit: summarize(rolled.phases.commit).p50 };
   const ratio = Math.round((roll.p50 / plain.p50) * 100) / 100;
   const result = {
     processes,
@@ -180,13 +193,14 @@ async function measure(url: string, client: Etcd3, processes: number, membersEac
     plain: { what: 'put of the canonical key to the last member committed, ms', ...plain, missed: plainA.missed + plainB.missed, p50FirstBlock: summarize(plainA.samples).p50, p50LastBlock: summarize(plainB.samples).p50 },
     rollout: { what: 'rollout() (one step, 100 %, two-phase) to the last member committed, ms', ...roll, missed: rolled.missed },
     rolloutDone: { what: 'rollout() to handle.done (record done, canonical key written), ms', ...done },
+    rolloutPhasesP50: { what: 'rollout() to the start decision, start to the commit decision (prepare everywhere), commit decision to the last member committed, ms', ...phases },
     ratioP50: ratio,
     ratioP99: Math.round((roll.p99 / plain.p99) * 100) / 100,
     watchesPerProcess: { fleet: fleetWatches, source: sourceWatches },
     loadAverage1m: load,
   };
   console.log(
-    `${members} members (${processes} × ${membersEach}): plain put p50 ${plain.p50} ms p99 ${plain.p99} ms | rollout p50 ${roll.p50} ms p99 ${roll.p99} ms (done p50 ${done.p50} ms) | ratio p50 ×${ratio} | fleet watches per process ${fleetWatches}, source watches ${sourceWatches} | load ${load.before.toFixed(2)} → ${load.after.toFixed(2)}`,
+    `${members} members (${processes} × ${membersEach}): plain put p50 ${plain.p50} ms p99 ${plain.p99} ms | rollout p50 ${roll.p50} ms p99 ${roll.p99} ms (done p50 ${done.p50} ms; phases p50 start ${phases.start} / prepare ${phases.prepare} / commit ${phases.commit} ms) | ratio p50 ×${ratio} | fleet watches per process ${fleetWatches}, source watches ${sourceWatches} | load ${load.before.toFixed(2)} → ${load.after.toFixed(2)}`,
   );
   return result;
 }

@@ -3,6 +3,9 @@
 // that failed in any run, with the runs it failed in. A test that fails once in N is a flaky test:
 // it will fail a CI run sooner or later, so fix it at its cause.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testArgs } from './test-files.mjs';
 
 const [countArg, ...files] = process.argv.slice(2);
@@ -24,7 +27,7 @@ function runOnce() {
       // and parents alike: the title says which is which.
       const failed = [...text.matchAll(/^\s*not ok \d+ - (.+?)(?: # .*)?$/gm)].map((m) => m[1]);
       const summary = /^# pass (\d+)[\s\S]*?^# fail (\d+)/m.exec(text);
-      resolve({ code: code ?? 1, failed, pass: summary?.[1] ?? '?', fail: summary?.[2] ?? '?' });
+      resolve({ code: code ?? 1, failed, pass: summary?.[1] ?? '?', fail: summary?.[2] ?? '?', text });
     });
   });
 }
@@ -33,10 +36,16 @@ const failures = new Map();
 let bad = 0;
 for (let i = 1; i <= runs; i++) {
   const started = Date.now();
-  const { code, failed, pass, fail } = await runOnce();
+  const { code, failed, pass, fail, text } = await runOnce();
   console.log(`run ${i}/${runs}: exit ${code}, ${pass} passed, ${fail} failed (${Math.round((Date.now() - started) / 1000)} s)`);
   // Named at once, not only at the end: a long repeat that is stopped early still says what failed.
   for (const title of failed) console.log(`  failed in run ${i}: ${title}`);
+  if (code !== 0) {
+    // The whole TAP output of a failed run: a flake that does not come back is known only from it.
+    const file = join(tmpdir(), `reloadkit-repeat-${process.pid}-run${i}.tap`);
+    writeFileSync(file, text);
+    console.log(`  run ${i} output: ${file}`);
+  }
   if (code !== 0) bad++;
   for (const title of failed) failures.set(title, [...(failures.get(title) ?? []), i]);
 }

@@ -7,8 +7,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import type { Lease, Namespace, Watcher } from 'etcd3';
+import type { IKeyValue, Lease, Namespace, Watcher } from 'etcd3';
 import { readFleet } from '../etcd/fleet-table.js';
+import type { FleetTable } from '../etcd/fleet.js';
 import { control, decide } from './decide.js';
 import { gateSnapshot, judge, type Gate } from './gate.js';
 import { fleetKeys } from './keys.js';
@@ -74,6 +75,11 @@ class Controller extends EventEmitter {
   private again = false;
   private stopped = false;
   private seenDecisions: number;
+  /** The fleet table and verdicts of the last tick, and which of them events have made stale. */
+  private table: FleetTable | undefined;
+  private verdicts: Record<string, Verdict> = {};
+  private stale = { members: true, verdicts: true };
+  private seen = false;
 
   constructor(private readonly ctx: ControllerContext) {
     super();
@@ -90,9 +96,16 @@ class Controller extends EventEmitter {
     const keys = fleetKeys(this.current.fleet);
     // One watch on the whole fleet: members come and go, verdicts arrive, an operator pauses.
     this.watcher = await this.ctx.client.watch().prefix(keys.base).create();
-    this.watcher.on('put', () => this.kick());
-    this.watcher.on('delete', () => this.kick());
-    this.watcher.on('connected', () => this.kick());
+    // An event names what moved: the next tick re-reads that part (the record is always re-read).
+    const moved = (kv: IKeyValue) => {
+      const key = kv.key.toString();
+      if (key.startsWith(keys.members)) this.stale.members = true;
+      else if (key.startsWith(keys.verdicts(this.current.id))) this.stale.verdicts = true;
+      this.kick();
+    };
+    this.watcher.on('put', moved);
+    this.watcher.on('delete', moved);
+    this.watcher.on('connected', () => this.kick(true)); // events may have been missed: read it all
     this.watcher.on('error', () => undefined);
     this.ctx.lease.on('lost', () => {
       // Without the lease the lock is gone: another controller may take over. Stop deciding.
@@ -101,8 +114,10 @@ class Controller extends EventEmitter {
     this.kick();
   }
 
-  kick(): void {
+  /** Kicks a tick; `all` marks every part stale (a timer, a reconnection, a failed tick). */
+  kick(all = false): void {
     if (this.stopped) return;
+    if (all) this.stale = { members: true, verdicts: true };
     if (this.running) {
       this.again = true;
       return;
@@ -111,6 +126,7 @@ class Controller extends EventEmitter {
     void this.tick()
       .catch(() => {
         // etcd unreachable: try again shortly (the record in etcd is the truth, nothing is lost).
+        this.stale = { members: true, verdicts: true };
         this.wake(Date.now() + 200);
       })
       .finally(() => {
@@ -125,7 +141,7 @@ class Controller extends EventEmitter {
   private wake(at: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.kick(true), Math.max(0, at - Date.now()));
   }
 
   private emitNew(record: RolloutRecord): void {
@@ -155,14 +171,21 @@ class Controller extends EventEmitter {
     this.emitNew(record);
     if (TERMINAL.has(record.state)) return this.finish(record);
     const keys = fleetKeys(record.fleet);
-    const table = await readFleet(client, keys.members);
+    // Clear the flags before reading: an event during the read marks its part stale again.
+    const stale = this.stale;
+    this.stale = { members: false, verdicts: false };
+    try {
+      if (stale.members || !this.seen) this.table = await readFleet(client, keys.members);
+      if (stale.verdicts || !this.seen) this.verdicts = await readVerdicts(client, keys.verdicts(record.id));
+    } catch (error) {
+      this.stale = { members: true, verdicts: true };
+      throw error;
+    }
+    this.seen = true;
+    const table = this.table!;
+    const verdicts = this.verdicts;
     const running = new Set(table.rows.filter((r) => r.unit === record.unit).map((r) => r.instance));
     const eligible = new Set(table.instances.filter((i) => running.has(i.instance) && matchesSelector(i.labels ?? {}, record.selector)).map((i) => i.instance));
-    const verdicts: Record<string, Verdict> = {};
-    for (const text of Object.values(await client.getAll().prefix(keys.verdicts(record.id)).strings())) {
-      const v = parseJson<Verdict>(text);
-      if (v) verdicts[v.instance] = v;
-    }
     const gate = record.phase === 'bake' && record.state === 'running' ? await judge(gateSnapshot(record, table), record, this.ctx.gate) : 'unknown';
     const next = decide(record, { now: Date.now(), eligible, verdicts, gate });
     if (next.changed) {
@@ -204,6 +227,15 @@ class Controller extends EventEmitter {
       }
     }
   }
+}
+
+async function readVerdicts(client: Namespace, prefix: string): Promise<Record<string, Verdict>> {
+  const verdicts: Record<string, Verdict> = {};
+  for (const text of Object.values(await client.getAll().prefix(prefix).strings())) {
+    const v = parseJson<Verdict>(text);
+    if (v) verdicts[v.instance] = v;
+  }
+  return verdicts;
 }
 
 /** Starts the loop for a record whose lock `ctx.lease` holds; returns its handle. */

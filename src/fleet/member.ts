@@ -21,6 +21,7 @@ import { parseJson, TERMINAL, type MemberHealth, type RolloutRecord, type Verdic
 import { wantsCandidate, wantsPrepared } from './decide.js';
 import { subscribeCtl, type CtlEvent } from './watch.js';
 import { runCommand, type FleetCommandRecord } from './command.js';
+import { batchedPut, forgetCandidate, sharedCandidate } from './batch.js';
 import type { FleetPrepared, FleetUnit } from './unit-shape.js';
 
 /** Options of {@link fleetMember}. */
@@ -130,7 +131,7 @@ export function fleetMember(unit: FleetUnit, options: FleetMemberOptions): Fleet
   const writeVerdict = async (record: RolloutRecord, verdict: VerdictKind, extra: Partial<Verdict> = {}) => {
     const v: Verdict = { instance, unit: unit.name, verdict, at: Date.now(), ...extra };
     said.set(record.id, verdict);
-    await client.put(keys.verdict(record.id, instance)).value(JSON.stringify(v)).exec();
+    await batchedPut(client, keys.rollout(record.id), keys.verdict(record.id, instance), JSON.stringify(v));
   };
 
   const discard = async (id: string) => {
@@ -143,7 +144,7 @@ export function fleetMember(unit: FleetUnit, options: FleetMemberOptions): Fleet
   };
 
   const readCandidate = async (id: string): Promise<unknown> => {
-    const text = await client.get(keys.candidate(id)).string();
+    const text = await sharedCandidate(client, keys.candidate(id));
     if (text === null) throw new Error(`fleet rollout ${id}: its candidate key is missing`);
     return JSON.parse(text) as unknown;
   };
@@ -197,6 +198,7 @@ export function fleetMember(unit: FleetUnit, options: FleetMemberOptions): Fleet
     const record = records.get(id);
     if (!record || record.unit !== unit.name) return;
     if (TERMINAL.has(record.state)) {
+      forgetCandidate(client, keys.candidate(id));
       await discard(id);
       records.delete(id);
       if (!serving.has(id)) return;

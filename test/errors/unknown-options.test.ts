@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { exportPaths, root } from '../docs/snippets.js';
+import { Registry } from 'prom-client';
 
 type Module = Record<string, unknown>;
 /** Calls `fn` the way plain JavaScript does: whatever the arguments. */
@@ -102,6 +103,10 @@ const TABLE: Row[] = [
   { factory: 'reloadkit/fleet readRollout', typo: 'ids', suggest: 'id', call: (f, o) => f({ client: etcdClient, id: 'r', ...o }) },
   { factory: 'reloadkit/fleet readFleetStatus', typo: 'flet', suggest: 'fleet', call: (f, o) => f({ client: etcdClient, fleet: 'f', ...o }) },
   { factory: 'reloadkit/fleet fleetCommand', typo: 'selectr', suggest: 'selector', call: (f, o) => f({ client: etcdClient, fleet: 'f', unit: 'u', action: 'reload', ...o }) },
+  // reloadkit/fleet/metrics
+  { factory: 'reloadkit/fleet/metrics fleetPrometheus', typo: 'prefx', suggest: 'prefix', call: (f, o) => f({ client: etcdClient, fleet: 'f', register: new Registry(), ...o }) },
+  { factory: 'reloadkit/fleet/metrics fleetOpenTelemetry', typo: 'prefx', suggest: 'prefix', call: (f, o) => f({ client: etcdClient, fleet: 'f', ...o }) },
+  { factory: 'reloadkit/fleet/metrics readFleetMetrics', typo: 'flet', suggest: 'fleet', call: (f, o) => f({ client: etcdClient, fleet: 'f', ...o }) },
   // reloadkit/amqp
   { factory: 'reloadkit/amqp amqpTrigger', typo: 'routingkey', suggest: 'routingKey', call: (f, o) => f('amqp://127.0.0.1', { exchange: 'inval', ...o }) },
   { factory: 'reloadkit/amqp amqpPublisher', typo: 'routingkey', suggest: 'routingKey', call: (f, o) => f(amqpChannel, { exchange: 'inval', ...o }) },
