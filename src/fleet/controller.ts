@@ -80,6 +80,8 @@ class Controller extends EventEmitter {
   private verdicts: Record<string, Verdict> = {};
   private stale = { members: true, verdicts: true };
   private seen = false;
+  /** Mod revision of `current` (0 for the record handed in at start). */
+  private revision = 0n;
 
   constructor(private readonly ctx: ControllerContext) {
     super();
@@ -144,6 +146,14 @@ class Controller extends EventEmitter {
     this.timer = setTimeout(() => this.kick(true), Math.max(0, at - Date.now()));
   }
 
+  /** Takes `record` as the latest unless a newer one (a higher mod revision) was already taken. */
+  private adopt(record: RolloutRecord, modRevision: string): void {
+    const revision = BigInt(modRevision);
+    if (revision < this.revision) return;
+    this.revision = revision;
+    this.current = record;
+  }
+
   private emitNew(record: RolloutRecord): void {
     for (const decision of record.decisions.slice(this.seenDecisions)) {
       this.emit('progress', { id: record.id, decision, state: record.state, step: record.step, phase: record.phase } satisfies RolloutProgress);
@@ -161,13 +171,13 @@ class Controller extends EventEmitter {
         }
       }
     }
-    this.seenDecisions = record.decisions.length;
+    this.seenDecisions = Math.max(this.seenDecisions, record.decisions.length);
   }
 
   private async tick(): Promise<void> {
     const { client } = this.ctx;
     const { record, modRevision } = await readRecord(client, this.current.fleet, this.current.id);
-    this.current = record;
+    this.adopt(record, modRevision);
     this.emitNew(record);
     if (TERMINAL.has(record.state)) return this.finish(record);
     const keys = fleetKeys(record.fleet);
@@ -189,8 +199,9 @@ class Controller extends EventEmitter {
     const gate = record.phase === 'bake' && record.state === 'running' ? await judge(gateSnapshot(record, table), record, this.ctx.gate) : 'unknown';
     const next = decide(record, { now: Date.now(), eligible, verdicts, gate });
     if (next.changed) {
-      if (await writeRecord(client, next.record, modRevision, this.ctx.writeCanonical)) {
-        this.current = next.record;
+      const written = await writeRecord(client, next.record, modRevision, this.ctx.writeCanonical);
+      if (written) {
+        this.adopt(next.record, written);
         this.emitNew(next.record);
         if (TERMINAL.has(next.record.state)) return this.finish(next.record);
       }
@@ -221,7 +232,10 @@ class Controller extends EventEmitter {
       const { record, modRevision } = await readRecord(this.ctx.client, this.current.fleet, this.current.id);
       const next = control(record, action, actor, Date.now(), reason);
       if (!next.changed) return;
-      if (await writeRecord(this.ctx.client, next.record, modRevision, false)) {
+      const written = await writeRecord(this.ctx.client, next.record, modRevision, false);
+      if (written) {
+        // The handle shows the control at once (`await handle.pause()` then `record().state` is 'paused').
+        this.adopt(next.record, written);
         this.kick();
         return;
       }

@@ -32,10 +32,10 @@ export async function readRecord(client: Namespace, fleet: string, id: string): 
 /**
  * Writes `next` if the record is still at `modRevision`. When `next` is `done`, the candidate goes
  * to the canonical key in the same transaction (unless `writeCanonical` is false); a terminal
- * record also releases the lock if it still names this rollout. Resolves false when another
- * write came first.
+ * record also releases the lock if it still names this rollout. Resolves with the record's new mod
+ * revision, or false when another write came first.
  */
-export async function writeRecord(client: Namespace, next: RolloutRecord, modRevision: string, writeCanonical: boolean): Promise<boolean> {
+export async function writeRecord(client: Namespace, next: RolloutRecord, modRevision: string, writeCanonical: boolean): Promise<string | false> {
   const keys = fleetKeys(next.fleet);
   const ops = [client.put(keys.rollout(next.id)).value(JSON.stringify(next))];
   if (next.state === 'done' && writeCanonical) {
@@ -47,7 +47,7 @@ export async function writeRecord(client: Namespace, next: RolloutRecord, modRev
   if (result.succeeded && TERMINAL.has(next.state)) {
     await client.if(keys.lock(next.unit), 'Value', '==', next.id).then(client.delete().key(keys.lock(next.unit))).commit();
   }
-  return result.succeeded;
+  return result.succeeded ? result.header.revision : false;
 }
 
 /** Creates a rollout: lock (under `leaseId`), record, candidate, index, in one transaction; false when the unit is locked. */
