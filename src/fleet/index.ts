@@ -5,7 +5,9 @@
  * itself. All shared state lives in etcd (leases, transactions, watches, revisions); see
  * docs/fleet.md for the model.
  *
- * `etcd3` is an optional peer dependency: install it to use this entry point.
+ * `etcd3` is an optional peer dependency: install it to use this entry point. The controller's
+ * decision function, the cohort arithmetic and the CLI commands are internal (the `reloadkit`
+ * CLI runs `fleet …` and `rollout …`); gauges are in `reloadkit/fleet/metrics`.
  *
  * @module
  */
@@ -18,15 +20,11 @@ export { fleetCommand, selectMembers } from './command.js';
 export type { FleetAction, FleetCommandOptions, FleetCommandOutcome, FleetCommandResult } from './command.js';
 export { readFleetStatus, formatFleetStatus } from './status.js';
 export type { FleetStatus, FleetStatusRow } from './status.js';
-export { cohortOrder, cohortTargets, stepCount, parseSteps } from './cohort.js';
+export { cohortOrder } from './cohort.js';
 export type { RolloutStep } from './cohort.js';
-export { decide, control, wantsCandidate, wantsPrepared } from './decide.js';
-export type { Observation, Decided } from './decide.js';
 export { matchesSelector, parseSelector } from './record.js';
 export type { RolloutRecord, RolloutState, RolloutPhase, RolloutInstance, RolloutDecision, Verdict, VerdictKind, MemberHealth } from './record.js';
 export type { GateSnapshot, GateInstance, Gate } from './gate.js';
 export { fleetKeys } from './keys.js';
-export { fleetCli, rolloutCli, parseDuration, FLEET_USAGE } from './cli.js';
-export type { FleetCliIo } from './cli.js';
 export { ctlWatchCount } from './watch.js';
 export { RolloutLockedError } from '../errors.js';

@@ -120,11 +120,9 @@ const AWAITING: string[] = [
 
 /** Exported functions that take no options object: nothing to misspell. */
 const NO_OPTIONS = new Set([
-  // reloadkit/fleet: pure helpers and CLI entry points (argv, io), no options object
-  'reloadkit/fleet cohortOrder', 'reloadkit/fleet cohortTargets', 'reloadkit/fleet control', 'reloadkit/fleet ctlWatchCount', 'reloadkit/fleet decide',
-  'reloadkit/fleet fleetCli', 'reloadkit/fleet fleetKeys', 'reloadkit/fleet formatFleetStatus', 'reloadkit/fleet matchesSelector', 'reloadkit/fleet parseDuration',
-  'reloadkit/fleet parseSelector', 'reloadkit/fleet parseSteps', 'reloadkit/fleet rolloutCli', 'reloadkit/fleet selectMembers', 'reloadkit/fleet stepCount',
-  'reloadkit/fleet wantsCandidate', 'reloadkit/fleet wantsPrepared',
+  // reloadkit/fleet: pure helpers, no options object
+  'reloadkit/fleet cohortOrder', 'reloadkit/fleet ctlWatchCount', 'reloadkit/fleet fleetKeys', 'reloadkit/fleet formatFleetStatus',
+  'reloadkit/fleet matchesSelector', 'reloadkit/fleet parseSelector', 'reloadkit/fleet selectMembers',
   'reloadkit auditLine', 'reloadkit canonicalJson', 'reloadkit errorInfo', 'reloadkit group', 'reloadkit hashValue', 'reloadkit manualTrigger',
   'reloadkit pin', 'reloadkit sha256', 'reloadkit signalTrigger',
   'reloadkit/file parseJson', 'reloadkit/http isLoopbackHost',

@@ -8,7 +8,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { readRollout, resumeRollout, wantsCandidate, type RolloutRecord } from '../../src/fleet/index.js';
+import { readRollout, resumeRollout, type RolloutRecord } from '../../src/fleet/index.js';
+import { wantsCandidate } from '../../src/fleet/decide.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { counts, served, spawnProc, useFleetEnv, type Proc } from './support.js';

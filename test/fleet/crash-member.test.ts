@@ -6,7 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rollout, wantsCandidate, type RolloutRecord } from '../../src/fleet/index.js';
+import { rollout, type RolloutRecord } from '../../src/fleet/index.js';
+import { wantsCandidate } from '../../src/fleet/decide.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { allReady, counts, served, spawnMember, useFleetEnv, type Proc } from './support.js';
