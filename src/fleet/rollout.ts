@@ -16,7 +16,7 @@ import type { Gate } from './gate.js';
 import { checkName, fleetKeys, newId } from './keys.js';
 import { selectMembers } from './command.js';
 import { TERMINAL, type RolloutRecord } from './record.js';
-import { createRecord, lockHolder, readRecord, rolloutFleet, takeLock, writeRecord } from './store.js';
+import { createRecord, lockHolder, pruneRollouts, readRecord, rolloutFleet, takeLock, writeRecord } from './store.js';
 
 export interface RolloutStrategy {
   /** Cumulative steps; the last one is `{ percent: 100 }`. @example [{ instances: 1, bakeMs: 30000 }, { percent: 25, bakeMs: 30000 }, { percent: 100 }] */
@@ -57,9 +57,16 @@ export interface RolloutOptions {
   lockTtlS?: number;
   /** Receives one audit record per decision (start, step, commit, rollback, abort...). @default none @example (r) => audit.write(r) */
   onAudit?: (record: FleetAuditRecord) => void;
+  /**
+   * Ended rollouts of the unit kept in etcd (record, candidate, verdicts) for `readRollout` and
+   * `rollout status`; older ones are deleted when a rollout starts.
+   * @default 20
+   * @example 100
+   */
+  retainRollouts?: number;
 }
 
-const KNOWN_KEYS = ['client', 'fleet', 'unit', 'candidate', 'strategy', 'selector', 'actor', 'reason', 'key', 'writeCanonical', 'lockTtlS', 'onAudit'] as const;
+const KNOWN_KEYS = ['client', 'fleet', 'unit', 'candidate', 'strategy', 'selector', 'actor', 'reason', 'key', 'writeCanonical', 'lockTtlS', 'onAudit', 'retainRollouts'] as const;
 const STRATEGY_KEYS = ['steps', 'twoPhase', 'maxRejections', 'gate', 'errorRateThreshold', 'minRequests', 'phaseTimeoutMs'] as const;
 
 function checkOptions(o: RolloutOptions): void {
@@ -84,6 +91,9 @@ function checkOptions(o: RolloutOptions): void {
   if (o.key !== undefined && (typeof o.key !== 'string' || o.key.length === 0)) throw new TypeError('rollout: expected `key` to be a non-empty string');
   if (o.lockTtlS !== undefined && (!Number.isInteger(o.lockTtlS) || o.lockTtlS < 2)) throw new TypeError('rollout: expected `lockTtlS` to be an integer >= 2');
   if (o.onAudit !== undefined && typeof o.onAudit !== 'function') throw new TypeError('rollout: expected `onAudit` to be a function');
+  if (o.retainRollouts !== undefined && (!Number.isInteger(o.retainRollouts) || o.retainRollouts < 0)) {
+    throw new TypeError(`rollout: expected \`retainRollouts\` to be an integer >= 0, got \`${String(o.retainRollouts)}\``);
+  }
 }
 
 /**
@@ -123,7 +133,10 @@ export async function rollout(options: RolloutOptions): Promise<RolloutHandle> {
     await lease.revoke().catch(() => lease.release());
     throw new RolloutLockedError(await lockHolder(client, fleet, unit));
   }
-  return runController({ client, record, lease, gate: strategy.gate, writeCanonical: options.writeCanonical ?? selector === undefined, onAudit: options.onAudit });
+  const handle = await runController({ client, record, lease, gate: strategy.gate, writeCanonical: options.writeCanonical ?? selector === undefined, onAudit: options.onAudit });
+  // Under the unit's lock, off the rollout's path: a failure leaves the old records for the next start.
+  void pruneRollouts(client, fleet, unit, options.retainRollouts ?? 20).catch(() => undefined);
+  return handle;
 }
 
 export interface ResumeRolloutOptions {

@@ -72,6 +72,33 @@ export async function takeLock(client: Namespace, record: RolloutRecord, leaseId
   return result.succeeded ? 'taken' : 'held';
 }
 
+/**
+ * Deletes the ended rollouts of `unit` beyond the `keep` newest (record, candidate, verdicts, index
+ * entry, one transaction each); returns their ids. Runs under the unit's lock, when a rollout
+ * starts, so the records members list on every (re)connection stay bounded.
+ */
+export async function pruneRollouts(client: Namespace, fleet: string, unit: string, keep: number): Promise<string[]> {
+  const keys = fleetKeys(fleet);
+  const ended: RolloutRecord[] = [];
+  for (const text of Object.values(await client.getAll().prefix(keys.rollouts).strings())) {
+    const record = parseJson<RolloutRecord>(text);
+    if (record && record.unit === unit && TERMINAL.has(record.state)) ended.push(record);
+  }
+  const old = ended.sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id)).slice(keep);
+  for (const record of old) {
+    await client
+      .if(keys.rollout(record.id), 'Create', '>', 0)
+      .then(
+        client.delete().key(keys.rollout(record.id)),
+        client.delete().key(keys.candidate(record.id)),
+        client.delete().prefix(keys.verdicts(record.id)),
+        client.delete().key(`${ROLLOUT_INDEX}${record.id}`),
+      )
+      .commit();
+  }
+  return old.map((r) => r.id);
+}
+
 /** Who holds the unit's lock now (a rollout id), if anyone. */
 export async function lockHolder(client: Namespace, fleet: string, unit: string): Promise<string | null> {
   return client.get(fleetKeys(fleet).lock(unit)).string();
