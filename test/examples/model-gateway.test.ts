@@ -52,10 +52,13 @@ async function stopProcess(proc: Proc | undefined): Promise<void> {
 }
 
 /** Continuous traffic through the gateway's HTTP route. */
+/** Concurrent traffic loops, each one request at a time. */
+const WORKERS = 4;
+
 function startTraffic(url: string) {
   const t = { ok: 0, failed: 0, byVersion: {} as Record<string, number>, running: true, errors: [] as string[] };
   const texts = ['what a wonderful, happy day', 'this is a terrible, sad mistake', 'the food was good but the service was awful'];
-  const loops = Array.from({ length: 4 }, async (_, w) => {
+  const loops = Array.from({ length: WORKERS }, async (_, w) => {
     let i = w;
     while (t.running) {
       try {
@@ -181,10 +184,13 @@ test('model gateway: a service process and a gateway process under continuous tr
     await waitFor(() => gw.lines.some((l) => /error \(dispose\): .*tools\/call unload_version failed/.test(l)), { message: 'failed unload of v2 reported' });
     const failedBefore = t.failed;
     const onV1 = t.byVersion.v1 ?? 0;
-    // A worker may be between a failed request and its retry when the service comes back.
+    // Each of the WORKERS traffic loops can fail at most twice more once the restart is seen here:
+    // a request refused before the new process listened, whose error arrives after its "listening"
+    // line did (two pipes, no order between them), and a request on the gateway's session to the
+    // killed process (closed, then re-opened by the client). Then every request succeeds (below).
     await waitFor(() => (t.byVersion.v1 ?? 0) > onV1 + 40, { timeoutMs: 30_000, message: 'v1 served after the restart' });
     const settled = t.failed;
-    assert.ok(settled - failedBefore <= 4, `requests kept failing after the restart: ${settled - failedBefore} (${t.errors.join('; ')})`);
+    assert.ok(settled - failedBefore <= 2 * WORKERS, `requests kept failing after the restart: ${settled - failedBefore} (${t.errors.join('; ')})`);
     const onV1Again = t.byVersion.v1 ?? 0;
     await waitFor(() => (t.byVersion.v1 ?? 0) > onV1Again + 40, { timeoutMs: 30_000, message: 'more v1 traffic' });
     assert.equal(t.failed, settled, `no failure once the service is back: ${t.errors.join('; ')}`);

@@ -30,16 +30,21 @@ export function haveZookeeper(): boolean {
   return false;
 }
 
-/** ZooKeeper answers the `ruok` four-letter word with `imok` once it serves. */
+/**
+ * Ready means serving sessions, which `ruok` does not say: it answers `imok` as soon as the port
+ * listens, while the server still closes every session request until it has loaded its data
+ * (seconds on a busy machine, and a client's retries then look like a hang). `srvr` answers
+ * "not currently serving requests" until then, and its `Mode:` line once it serves.
+ */
 function zkProbe(port: number): Promise<boolean> {
   return tcpProbe(port, (socket, done) => {
     let reply = '';
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('imok')) done(true);
+      if (reply.includes('Mode: ')) done(true);
     });
-    socket.on('end', () => done(reply.includes('imok')));
-    socket.write('ruok');
+    socket.on('end', () => done(reply.includes('Mode: ')));
+    socket.write('srvr');
   });
 }
 
@@ -77,7 +82,7 @@ export async function startZookeeper(opts: { tickMs?: number } = {}): Promise<Ru
           `clientPort=${port}`,
           'clientPortAddress=127.0.0.1',
           'admin.enableServer=false',
-          '4lw.commands.whitelist=ruok,srvr',
+          '4lw.commands.whitelist=srvr',
           `minSessionTimeout=${2 * tickMs}`,
           `maxSessionTimeout=${20 * tickMs}`,
           '',
