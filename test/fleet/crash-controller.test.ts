@@ -8,11 +8,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { fleetKeys, readRollout, resumeRollout, type RolloutRecord } from '../../src/fleet/index.js';
-import { wantsCandidate } from '../../src/fleet/decide.js';
+import { fleetKeys, readRollout, resumeRollout } from '../../src/fleet/index.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
-import { counts, served, spawnProc, useFleetEnv, type Proc } from './support.js';
+import { consistent, counts, spawnProc, useFleetEnv } from './support.js';
 
 const available = haveBinary('etcd');
 const CONTROLLER = fileURLToPath(new URL('./controller-worker.ts', import.meta.url));
@@ -22,19 +21,6 @@ describe('fleet: crash-controller', { skip: available ? false : 'etcd not instal
 
   const record = (id: string) => readRollout({ client: env.client, id });
   const verdicts = async (fleet: string, id: string) => Object.values(await env.client.getAll().prefix(fleetKeys(fleet).verdicts(id)).strings()).map((t) => JSON.parse(t) as { instance: string; verdict: string });
-
-  /** Every member serves the hash the record says, and its own log balances creates and disposes. */
-  async function consistent(final: RolloutRecord, members: Proc[], tag: string, previous: string) {
-    for (const m of members) {
-      const want = wantsCandidate(final, m.id) || final.state === 'done' ? tag : previous;
-      await waitFor(() => served(m).at(-1) === want, { message: `${m.id} serves ${want}` });
-      const { created, disposed } = counts(m, tag);
-      await waitFor(() => counts(m, tag).created - counts(m, tag).disposed === (want === tag ? 1 : 0), { message: `${m.id}: every ${tag} resource committed or disposed` });
-      assert.ok(created >= 1 || want !== tag, `${m.id} created ${tag}`);
-      assert.ok(disposed <= created);
-    }
-  }
-
 
   it('the controller SIGKILLed between prepare and commit: resumeRollout commits the prepared resources', async () => {
     const fleet = 'ctl';

@@ -6,11 +6,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readRollout, rollout, type RolloutRecord } from '../../src/fleet/index.js';
-import { wantsCandidate } from '../../src/fleet/decide.js';
+import { readRollout, rollout } from '../../src/fleet/index.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
-import { counts, served, useFleetEnv, type Proc } from './support.js';
+import { consistent, served, useFleetEnv } from './support.js';
 
 const available = haveBinary('etcd');
 
@@ -18,19 +17,6 @@ describe('fleet: crash-etcd', { skip: available ? false : 'etcd not installed' }
   const env = useFleetEnv();
 
   const record = (id: string) => readRollout({ client: env.client, id });
-
-  /** Every member serves the hash the record says, and its own log balances creates and disposes. */
-  async function consistent(final: RolloutRecord, members: Proc[], tag: string, previous: string) {
-    for (const m of members) {
-      const want = wantsCandidate(final, m.id) || final.state === 'done' ? tag : previous;
-      await waitFor(() => served(m).at(-1) === want, { message: `${m.id} serves ${want}` });
-      const { created, disposed } = counts(m, tag);
-      await waitFor(() => counts(m, tag).created - counts(m, tag).disposed === (want === tag ? 1 : 0), { message: `${m.id}: every ${tag} resource committed or disposed` });
-      assert.ok(created >= 1 || want !== tag, `${m.id} created ${tag}`);
-      assert.ok(disposed <= created);
-    }
-  }
-
 
   it('etcd SIGKILLed and restarted mid-rollout: the rollout ends done and every member serves its hash', async () => {
     const fleet = 'etcd';

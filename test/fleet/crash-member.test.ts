@@ -6,29 +6,15 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rollout, type RolloutRecord } from '../../src/fleet/index.js';
-import { wantsCandidate } from '../../src/fleet/decide.js';
+import { rollout } from '../../src/fleet/index.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
-import { allReady, counts, served, spawnMember, useFleetEnv, type Proc } from './support.js';
+import { allReady, consistent, served, spawnMember, useFleetEnv } from './support.js';
 
 const available = haveBinary('etcd');
 
 describe('fleet: crash-member', { skip: available ? false : 'etcd not installed' }, () => {
   const env = useFleetEnv();
-
-
-  /** Every member serves the hash the record says, and its own log balances creates and disposes. */
-  async function consistent(final: RolloutRecord, members: Proc[], tag: string, previous: string) {
-    for (const m of members) {
-      const want = wantsCandidate(final, m.id) || final.state === 'done' ? tag : previous;
-      await waitFor(() => served(m).at(-1) === want, { message: `${m.id} serves ${want}` });
-      const { created, disposed } = counts(m, tag);
-      await waitFor(() => counts(m, tag).created - counts(m, tag).disposed === (want === tag ? 1 : 0), { message: `${m.id}: every ${tag} resource committed or disposed` });
-      assert.ok(created >= 1 || want !== tag, `${m.id} created ${tag}`);
-      assert.ok(disposed <= created);
-    }
-  }
 
 
   it('a member SIGKILLed mid-prepare: the step goes on without it once its lease expires, and it rejoins on the record\'s hash', async () => {

@@ -3,10 +3,12 @@
  * real child processes, and reading their logs.
  */
 import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import type { Etcd3 } from 'etcd3';
-import { fleetKeys } from '../../src/fleet/index.js';
+import { fleetKeys, type RolloutRecord } from '../../src/fleet/index.js';
+import { wantsCandidate } from '../../src/fleet/decide.js';
 import { startEtcd, type RunningServer } from '../helpers/servers.js';
 import { testEtcdClient } from '../etcd/support.js';
 import { createInterface } from 'node:readline';
@@ -52,6 +54,22 @@ export const counts = (proc: Proc, tag: string) => ({
   created: proc.lines.filter((l) => l === `create ${tag}`).length,
   disposed: proc.lines.filter((l) => l === `dispose ${tag}`).length,
 });
+
+/**
+ * After a crash test: every member serves the hash `final` says (`tag` where the record wants the
+ * candidate or is done, `previous` elsewhere), and its own log balances the `tag` resources it
+ * created and disposed (one live where it serves `tag`, none elsewhere).
+ */
+export async function consistent(final: RolloutRecord, members: Proc[], tag: string, previous: string): Promise<void> {
+  for (const m of members) {
+    const want = wantsCandidate(final, m.id) || final.state === 'done' ? tag : previous;
+    await waitFor(() => served(m).at(-1) === want, { message: `${m.id} serves ${want}` });
+    const { created, disposed } = counts(m, tag);
+    await waitFor(() => counts(m, tag).created - counts(m, tag).disposed === (want === tag ? 1 : 0), { message: `${m.id}: every ${tag} resource committed or disposed` });
+    assert.ok(created >= 1 || want !== tag, `${m.id} created ${tag}`);
+    assert.ok(disposed <= created);
+  }
+}
 
 export async function killAll(procs: Proc[]): Promise<void> {
   for (const p of procs) p.child.kill('SIGKILL');
