@@ -6,27 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
-import { reloadable, type Source } from '../../src/index.js';
+import { reloadable } from '../../src/index.js';
 import { etcdSource } from '../../src/etcd/index.js';
 import { haveBinary, startEtcd } from '../helpers/servers.js';
 import { testEtcdClient } from './support.js';
-
-/** The source's reads only (no watch), counted: one per load attempt of the unit. */
-function counted(source: Source<unknown>): { source: Source<unknown>; reads: () => number } {
-  let reads = 0;
-  return {
-    source: { describe: () => source.describe?.() ?? 'etcd', read: (ctx) => (reads++, source.read(ctx)) },
-    reads: () => reads,
-  };
-}
-
-/** True when `error` or one of its causes is marked permanent. */
-function permanentInChain(error: unknown): boolean {
-  for (let e = error as { permanent?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
-    if (e.permanent === true) return true;
-  }
-  return false;
-}
+import { countReads, permanentInChain } from '../helpers/count-reads.js';
 
 test('etcdSource: permission denied and bad credentials are permanent: one attempt, not retried', { skip: haveBinary('etcd') ? false : 'etcd not installed' }, async (t) => {
   const etcd = await startEtcd();
@@ -53,7 +37,7 @@ test('etcdSource: permission denied and bad credentials are permanent: one attem
   const reader = connect('reader-pw');
   assert.deepEqual(await etcdSource(reader, { key: '/other/config' }).read({ signal: new AbortController().signal } as never), { n: 1 }, 'the grant reads');
 
-  const denied = counted(etcdSource(reader, { key: '/app/config' }));
+  const denied = countReads(etcdSource(reader, { key: '/app/config' }));
   const unit = reloadable({ name: 'config', source: denied.source, retry: { retries: 4, minTimeout: 1 } });
   t.after(() => unit.close());
   await assert.rejects(unit.start(), (error: Error) => {
@@ -61,13 +45,13 @@ test('etcdSource: permission denied and bad credentials are permanent: one attem
     assert.match(error.message, /permission denied/);
     return true;
   });
-  assert.equal(denied.reads(), 1, 'permission denied: attempted once out of 5');
+  assert.equal(denied.reads, 1, 'permission denied: attempted once out of 5');
 
-  const badPassword = counted(etcdSource(connect('wrong-pw'), { key: '/other/config' }));
+  const badPassword = countReads(etcdSource(connect('wrong-pw'), { key: '/other/config' }));
   const unit2 = reloadable({ name: 'config2', source: badPassword.source, retry: { retries: 4, minTimeout: 1 } });
   t.after(() => unit2.close());
   await assert.rejects(unit2.start(), (error: Error) => permanentInChain(error) && /authentication failed/.test(error.message));
-  assert.equal(badPassword.reads(), 1, 'authentication failed: attempted once out of 5');
+  assert.equal(badPassword.reads, 1, 'authentication failed: attempted once out of 5');
 
   // With its watch: etcd refuses the watch create too, and start() still settles (stopping a
   // watcher that never got its id must not wait for an event that never comes).

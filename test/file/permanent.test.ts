@@ -11,32 +11,15 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reloadable } from '../../src/index.js';
 import { directorySource, fileSource, FileReadError } from '../../src/file/index.js';
-import type { Source } from '../../src/types.js';
 import { tempDir } from './helpers.js';
+import { countReads } from '../helpers/count-reads.js';
 
 const retry = { retries: 3, minTimeout: 5 };
-
-/** `source` without a watch, its reads counted. */
-function counted<T>(source: Source<T>): { source: Source<T>; readonly reads: number } {
-  let reads = 0;
-  return {
-    source: {
-      describe: source.describe,
-      read: (ctx) => {
-        reads++;
-        return source.read(ctx);
-      },
-    },
-    get reads() {
-      return reads;
-    },
-  };
-}
 
 test('a file or a directory missing at start: one read, a permanent error, no retry', async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    const file = counted(fileSource(join(dir, 'missing.json')));
+    const file = countReads(fileSource(join(dir, 'missing.json')));
     const unit = reloadable({ name: 'missing', source: file.source, retry });
     // The unit's LoadError says what failed; its cause is the source's error.
     const error = await unit.start().then(() => undefined, (e: unknown) => (e as Error).cause);
@@ -46,7 +29,7 @@ test('a file or a directory missing at start: one read, a permanent error, no re
     assert.equal(error.permanent, true);
     assert.equal(file.reads, 1);
 
-    const volume = counted(directorySource(join(dir, 'no-volume')));
+    const volume = countReads(directorySource(join(dir, 'no-volume')));
     const dirUnit = reloadable({ name: 'no-volume', source: volume.source, retry });
     const dirError = await dirUnit.start().then(() => undefined, (e: unknown) => (e as Error).cause);
     await dirUnit.close();
@@ -62,7 +45,7 @@ test('a file gone after it was read (mid-save) is transient: the reload is retri
   try {
     const path = join(dir, 'config.json');
     await writeFile(path, JSON.stringify({ v: 1 }));
-    const file = counted(fileSource(path));
+    const file = countReads(fileSource(path));
     const unit = reloadable({ name: 'mid-save', source: file.source, retry });
     try {
       await unit.start();

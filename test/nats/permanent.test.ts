@@ -8,9 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { reloadable, type Source } from '../../src/index.js';
+import { reloadable } from '../../src/index.js';
 import { natsKvSource } from '../../src/nats/index.js';
 import { haveBinary, startServer, tcpProbe } from '../helpers/servers.js';
+import { countReads, permanentInChain } from '../helpers/count-reads.js';
 
 /** A nats-server with JetStream and two users: `admin`, and `reader`, who may not get messages. */
 function startNatsWithReader() {
@@ -43,16 +44,13 @@ test('natsKvSource: a permissions violation is permanent: one attempt, not retri
   t.after(() => reader.close());
 
   const source = natsKvSource(await new Kvm(reader).open('app'), 'config');
-  let reads = 0;
-  const counted: Source<unknown> = { describe: () => source.describe(), read: (ctx) => (reads++, source.read(ctx)) };
-  const unit = reloadable({ name: 'config', source: counted, retry: { retries: 4, minTimeout: 1 } });
+  const counted = countReads(source);
+  const unit = reloadable({ name: 'config', source: counted.source, retry: { retries: 4, minTimeout: 1 } });
   t.after(() => unit.close());
   await assert.rejects(unit.start(), (error: Error) => {
     assert.match(error.message, /Permissions Violation/);
-    let permanent = false;
-    for (let e: unknown = error; e instanceof Error; e = e.cause) permanent ||= (e as { permanent?: boolean }).permanent === true;
-    assert.ok(permanent, 'the load error says it is permanent');
+    assert.ok(permanentInChain(error), 'the load error says it is permanent');
     return true;
   });
-  assert.equal(reads, 1, 'attempted once out of 5');
+  assert.equal(counted.reads, 1, 'attempted once out of 5');
 });

@@ -14,31 +14,10 @@ import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.j
 import { waitFor } from '../helpers/wait.js';
 import { startProxy } from '../etcd/support.js';
 import { startHeldProxy } from './held-proxy.js';
-import type { Source } from '../../src/types.js';
+import { countReads } from '../helpers/count-reads.js';
 
 const available = haveBinary('redis-server');
 const Config = z.object({ port: z.number().int() });
-
-/**
- * `source` with its reads counted: how many attempts the retry loop made. It still watches (the
- * keyspace check applies to watching sources) but its hints are dropped, so no read comes from one.
- */
-function counted<T>(source: Source<T>): { source: Source<T>; readonly reads: number } {
-  let reads = 0;
-  return {
-    source: {
-      describe: source.describe,
-      read: (ctx) => {
-        reads++;
-        return source.read(ctx);
-      },
-      watch: () => source.watch!(() => undefined),
-    },
-    get reads() {
-      return reads;
-    },
-  };
-}
 
 /** A client that reconnects every 100 ms (tests kill the server). */
 function testClient(url: string): Redis {
@@ -272,14 +251,14 @@ describe('redisSource units', { skip: available ? false : 'redis-server not inst
     try {
       await admin.set('k', JSON.stringify({ port: 1 }));
 
-      const off = counted(redisSource(admin, 'k'));
+      const off = countReads(redisSource(admin, 'k'), { watch: 'mute' });
       const strict = reloadable({ name: 'strict', source: off.source, schema: Config, retry });
       const offError = await strict.start().then(() => undefined, (error: unknown) => error);
       await strict.close();
       assert.match(String(offError), /keyspace notifications are off/);
       assert.equal(off.reads, 1, 'flags off: one attempt, no retry');
 
-      const refused = counted(redisSource(limited, 'k', { keyspaceEvents: 'enable' }));
+      const refused = countReads(redisSource(limited, 'k', { keyspaceEvents: 'enable' }), { watch: 'mute' });
       const enabling = reloadable({ name: 'refused', source: refused.source, schema: Config, retry });
       const refusedError = await enabling.start().then(() => undefined, (error: unknown) => error);
       await enabling.close();
@@ -288,7 +267,7 @@ describe('redisSource units', { skip: available ? false : 'redis-server not inst
 
       // A missing key may be written any moment: transient, retried.
       await admin.config('SET', 'notify-keyspace-events', 'K$g');
-      const missing = counted(redisSource(admin, 'absent'));
+      const missing = countReads(redisSource(admin, 'absent'), { watch: 'mute' });
       const waiting = reloadable({ name: 'absent', source: missing.source, schema: Config, retry });
       await assert.rejects(waiting.start(), /does not exist/);
       await waiting.close();

@@ -8,9 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zookeeper, { type Client } from 'node-zookeeper-client';
-import { reloadable, type Source } from '../../src/index.js';
+import { reloadable } from '../../src/index.js';
 import { zookeeperSource, type ZkClient } from '../../src/zookeeper/index.js';
 import { haveZookeeper, startZookeeper } from '../helpers/zookeeper.js';
+import { countReads, permanentInChain } from '../helpers/count-reads.js';
 
 /** The parts of node-zookeeper-client for creating a znode with an ACL (not in the tests' d.ts). */
 interface AclApi {
@@ -49,17 +50,14 @@ test('zookeeperSource: NoAuth is permanent: one attempt, not retried', { skip: h
     await within(created, 30_000, 'creating /locked');
 
     const source = zookeeperSource(() => zookeeper.createClient(zk.connectString, { sessionTimeout: 10_000 }) as unknown as ZkClient, '/locked');
-    let reads = 0;
-    const counted: Source<unknown> = { describe: () => source.describe(), watch: (hint) => source.watch!(hint), read: (ctx) => (reads++, source.read(ctx)) };
+    const counted = countReads(source, { watch: 'keep' });
     // A load that hangs fails in 10 s, so a regression shows as five attempts, not a stuck file.
-    unit = reloadable({ name: 'locked', source: counted, retry: { retries: 4, minTimeout: 1 }, timeouts: { load: 10_000 } });
+    unit = reloadable({ name: 'locked', source: counted.source, retry: { retries: 4, minTimeout: 1 }, timeouts: { load: 10_000 } });
     await assert.rejects(within(unit.start(), 90_000, 'start()'), (error: Error) => {
-      let permanent = false;
-      for (let e: unknown = error; e instanceof Error; e = e.cause) permanent ||= (e as { permanent?: boolean }).permanent === true;
-      assert.ok(permanent, `the load error says it is permanent: ${error.message}`);
+      assert.ok(permanentInChain(error), `the load error says it is permanent: ${error.message}`);
       return true;
     });
-    assert.equal(reads, 1, 'attempted once out of 5');
+    assert.equal(counted.reads, 1, 'attempted once out of 5');
   } finally {
     await unit?.close();
     writer?.close();
