@@ -49,6 +49,36 @@ export interface JetStreamTriggerOptions extends MessageTriggerOptions {
 
 const KNOWN_KEYS = [...MESSAGE_TRIGGER_KEYS, 'stream', 'subject', 'retryMs'] as const;
 const RETRY_MAX_MS = 5000;
+/**
+ * Each pull request's lifetime. The client derives the idle heartbeat from it (half), and a
+ * consumer stalled without an error is noticed after two missed heartbeats: 10 s, not 30 s.
+ */
+const EXPIRES_MS = 10_000;
+/** Notifications after which the client would recreate the ordered consumer itself. */
+const RECREATION = new Set(['reset', 'consumer_deleted', 'consumer_not_found']);
+
+/**
+ * Ends `messages` when the client is about to recreate its ordered consumer, so `consume()`
+ * returns and the loop makes a fresh one after the last delivered sequence. Why not let the
+ * client do it: its recreation keeps the previous pull's outstanding message count, so the first
+ * pull of the new consumer asks for fewer messages than it should (often none), and the consumer
+ * then waits for two missed heartbeats before pulling again. That stall was seen after a
+ * reconnect with messages pending, one time in three. A consumer the client was already
+ * recreating when we stepped in gets no pulls, so the server removes it after its inactivity
+ * threshold, like every ordered consumer.
+ */
+async function takeOverRecreation(messages: ConsumerMessages): Promise<void> {
+  try {
+    for await (const status of messages.status()) {
+      if (RECREATION.has(status.type)) {
+        await messages.close();
+        return;
+      }
+    }
+  } catch {
+    // The status iterator ends with the messages: nothing left to watch.
+  }
+}
 
 /** A JetStream trigger; `lastSeq` is the stream sequence of the last message delivered. */
 export interface JetStreamTrigger extends Trigger {
@@ -119,12 +149,13 @@ export function jetStreamTrigger(js: JetStreamClient, options: JetStreamTriggerO
           ...(options.subject ? { filter_subjects: options.subject } : {}),
           ...(lastSeq > 0 ? { deliver_policy: 'by_start_sequence' as never, opt_start_seq: lastSeq + 1 } : { deliver_policy: 'all' as never }),
         });
-        const messages = await consumer.consume();
+        const messages = await consumer.consume({ expires: EXPIRES_MS });
         state.messages = messages;
         if (signal.aborted) {
           await messages.close();
           return;
         }
+        void takeOverRecreation(messages);
         for await (const m of messages) {
           if (m.seq <= lastSeq) continue; // redelivered after a recreation
           lastSeq = m.seq;
