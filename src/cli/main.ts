@@ -12,4 +12,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
   isTTY: process.stdout.isTTY === true,
+  size: () => ({ columns: process.stdout.columns, rows: process.stdout.rows }),
 });

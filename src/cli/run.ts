@@ -30,6 +30,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** True when stdout is a terminal: `fleet` and `rollout` redraw progress in place. */
   isTTY?: boolean;
+  /** The terminal's size now, for the views `rollout` redraws. @default 100 × 24 */
+  size?: () => { columns?: number; rows?: number };
 }
 
 export const EXIT_OK = 0;

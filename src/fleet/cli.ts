@@ -15,6 +15,7 @@ import type { RolloutProgress } from './controller.js';
 import { parseSelector, type RolloutRecord } from './record.js';
 import { controlRollout, readRollout, rollout } from './rollout.js';
 import { formatFleetStatus, readFleetStatus } from './status.js';
+import { inPlace, renderRolloutView, type ViewSize } from './progress-view.js';
 
 export interface FleetCliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -22,6 +23,8 @@ export interface FleetCliIo {
   stderr: (text: string) => void;
   /** True when stdout is a terminal: progress is redrawn in place and tables are text. */
   isTTY?: boolean;
+  /** The terminal's size now (read at every redraw, so a resize is followed). @default 100 × 24 */
+  size?: () => ViewSize;
   /** Opens the etcd client (tests pass their own). @default a new Etcd3 on `--etcd` */
   connect?: (url: string) => Namespace & { close?: () => void };
 }
@@ -189,18 +192,23 @@ export function rolloutCli(argv: readonly string[], io: FleetCliIo): Promise<num
             ...(errorRate !== undefined ? { errorRateThreshold: Number(errorRate) } : {}),
           },
         });
-        let drawn = false;
-        const show = (progress: RolloutProgress) => {
-          if (json) io.stdout(JSON.stringify(progress));
-          else {
-            // On a terminal the progress line is redrawn in place.
-            io.stdout(`${drawn ? '\u001b[1A\u001b[2K' : ''}${summary(handle.record())} (${progress.decision.action})`);
-            drawn = true;
-          }
-        };
-        handle.on('progress', show);
-        const final = await handle.done;
-        io.stdout(json ? JSON.stringify({ id: final.id, state: final.state, cause: final.cause, instances: final.instances }) : summary(final));
+        if (json) {
+          handle.on('progress', (progress: RolloutProgress) => io.stdout(JSON.stringify(progress)));
+          const final = await handle.done;
+          io.stdout(JSON.stringify({ id: final.id, state: final.state, cause: final.cause, instances: final.instances }));
+          return exitOf(final);
+        }
+        // On a terminal the view is redrawn in place at every decision, and each second for the
+        // phase and bake clocks.
+        const view = inPlace(io.stdout);
+        const draw = () => view.draw(renderRolloutView(handle.record(), io.size?.()));
+        handle.on('progress', draw);
+        draw();
+        const clock = setInterval(draw, 1000);
+        clock.unref();
+        const final = await handle.done.finally(() => clearInterval(clock));
+        view.draw(renderRolloutView(final, io.size?.()));
+        io.stdout(summary(final));
         return exitOf(final);
       });
     }
@@ -210,7 +218,9 @@ export function rolloutCli(argv: readonly string[], io: FleetCliIo): Promise<num
       const record = sub === 'status'
         ? await readRollout({ client, id })
         : await controlRollout({ client, id, action: sub as 'pause' | 'resume' | 'abort', actor: str(p, 'actor') ?? io.env.USER ?? 'cli', ...(str(p, 'reason') ? { reason: str(p, 'reason')! } : {}) });
-      io.stdout(json ? JSON.stringify(record) : summary(record));
+      if (json) io.stdout(JSON.stringify(record));
+      else if (sub === 'status') io.stdout(renderRolloutView(record, io.size?.()).join('\n'));
+      else io.stdout(summary(record));
       return sub === 'status' ? exitOf(record) : 0;
     });
   });

@@ -62,9 +62,32 @@ describe('fleet CLI commands', { skip: available ? false : 'etcd not installed' 
       assert.deepEqual(units.map((u) => u.current?.value), [{ n: 2 }, { n: 2 }]);
 
       const shown = io(connect);
-      shown.io.isTTY = true; // a terminal: the human summary
+      shown.io.isTTY = true; // a terminal: the view
       assert.equal(await rolloutCli(['status', final.id], shown.io), 0);
-      assert.match(shown.out[0]!, /: done, step 2\/2/);
+      const view = shown.out[0]!.split('\n');
+      assert.equal(view[0], `rollout ${final.id}  ${fleet}/config  done  candidate ${units[0]!.current!.hash.replace(/^sha256:/, '').slice(0, 12)}`);
+      assert.equal(view[1], 'steps   ✔ 1   ✔ 100%');
+      assert.deepEqual(view.filter((l) => l.startsWith('cli-')).map((l) => l.split(/\s+/).slice(0, 4).join(' ')).sort(), ['cli-a 1 committed yes', 'cli-b 2 committed yes']);
+
+      // On a terminal, `rollout start` redraws its view in place: each redraw moves back over
+      // exactly the lines drawn before it; the last line is the one-line summary.
+      writeFileSync(join(dir, 'candidate3.json'), JSON.stringify({ n: 3 }));
+      const live = io(connect);
+      live.io.isTTY = true;
+      live.io.size = () => ({ columns: 120, rows: 30 });
+      assert.equal(await rolloutCli(['start', '--fleet', fleet, '--unit', 'config', '--file', join(dir, 'candidate3.json'), '--steps', '1,100%', '--actor', 'test'], live.io), 0, live.err.join('\n'));
+      const draws = live.out.slice(0, -1);
+      assert.ok(draws.length >= 3, `a first draw and redraws (${draws.length} writes)`);
+      assert.ok(!draws[0]!.startsWith('\u001b'), 'the first draw moves nothing');
+      for (let i = 1; i < draws.length; i++) {
+        const height = draws[i - 1]!.split('\n').length;
+        assert.ok(draws[i]!.startsWith(`\u001b[${height}A\r\u001b[0J`), `redraw ${i} moves back ${height} lines`);
+      }
+      const last = draws.at(-1)!.slice(draws.at(-1)!.indexOf('rollout ')).split('\n');
+      assert.match(last[0]!, new RegExp(`^rollout \\S+  ${fleet}/config  done`));
+      assert.equal(last[1], 'steps   ✔ 1   ✔ 100%');
+      assert.match(live.out.at(-1)!, /: done, step 2\/2/);
+      assert.deepEqual(units.map((u) => u.current?.value), [{ n: 3 }, { n: 3 }]);
 
       const reload = io(connect);
       assert.equal(await fleetCli(['reload', 'config', '--fleet', fleet, '--selector', 'zone=b', '--json'], reload.io), 0);
