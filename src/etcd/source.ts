@@ -149,15 +149,16 @@ export function etcdSource(client: Namespace, target: { key: string } | { prefix
       return reads;
     },
     describe: () => description,
-    async read({ signal }) {
-      // The watch already delivered what changed since the last read: no round trip.
+    async read(ctx) {
+      // The watch already delivered what changed since the last read: no round trip, and no
+      // `ctx.signal` either (the context builds its AbortController only when asked).
       const watched = state.takeUnread();
       if (watched) return decode(watched);
       const token = state.beginRead();
       reads += 1;
       let res: IRangeResponse;
       try {
-        res = await readStoreValue(fetch, signal, description);
+        res = await readStoreValue(fetch, ctx.signal, description);
       } catch (error) {
         state.abandonRead(token);
         throw error;

@@ -180,13 +180,24 @@ describe('etcdSource (read and watch)', { skip: available ? false : 'etcd not in
       const put = await env.client.put('/fast/config').value('2');
       assert.equal(BigInt(put.header.revision), r + 1n);
       await waitFor(() => hints.length > 0, { message: 'hint for r + 1' });
-      assert.equal(await source.read({ signal }), 2);
+      // A unit's load context builds its AbortController when `signal` is first read: the
+      // watched value needs none.
+      let signalReads = 0;
+      const lazy = {
+        get signal() {
+          signalReads++;
+          return signal;
+        },
+      };
+      assert.equal(await source.read(lazy), 2);
       assert.equal(counted.ranges, 1, 'the value came from the watch event');
+      assert.equal(signalReads, 0, 'the watched value did not ask for the signal');
       assert.equal(source.revision, r + 1n);
       assert.equal(source.reads, 1);
-      // Nothing unapplied behind this read (a manual reload): it goes to etcd.
-      assert.equal(await source.read({ signal }), 2);
+      // Nothing unapplied behind this read (a manual reload): it goes to etcd, with the signal.
+      assert.equal(await source.read(lazy), 2);
       assert.equal(counted.ranges, 2);
+      assert.equal(signalReads, 1);
       await stop();
       // No watch: every read goes to etcd.
       await env.client.put('/fast/config').value('3');
