@@ -7,16 +7,19 @@
  * process: the median over the runs, measured inside the process from just before the library is
  * imported to the configuration in hand, as wall time and as CPU time (user + system; on a shared
  * machine the CPU figure is the steadier one). reloadkit runs from dist/ (built first) on plain node,
- * as the peers do.
+ * as the peers do. Then the import alone of c12, zod, valibot and reloadkit's two entry points,
+ * each in a fresh process (CPU ms): where a load's time goes.
  *
  * Run: `npm run build && node --import tsx bench/config-peers.ts [--runs 15]`.
  * Writes bench/results/config-peers.json and prints the table that docs/config.md shows.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { glueLines, LIBRARIES, runWorker, TASKS, type Library, type Task, type WorkerReport } from './config-peers/fixture.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 11;
 
@@ -89,6 +92,21 @@ for (let i = 0; i < RUNS; i++) {
     if (r.cpuMs !== undefined) cpuMs[timed].push(r.cpuMs);
   }
 }
+// Imports alone, each in a fresh process, interleaved too: where the load time goes.
+const IMPORTS: Record<string, string[]> = {
+  c12: ['c12'],
+  zod: ['zod'],
+  valibot: ['valibot'],
+  'reloadkit + reloadkit/config': [join(ROOT, 'dist', 'index.js'), join(ROOT, 'dist', 'config', 'index.js')],
+};
+const importMs: Record<string, number[]> = Object.fromEntries(Object.keys(IMPORTS).map((k) => [k, []]));
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, specifiers] of Object.entries(IMPORTS)) {
+    const body = `const c = process.cpuUsage(); for (const s of ${JSON.stringify(specifiers)}) await import(s); const u = process.cpuUsage(c); process.stdout.write(String((u.user + u.system) / 1000));`;
+    importMs[name]!.push(Number(execFileSync(process.execPath, ['--input-type=module', '-e', body], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })));
+  }
+}
+const importMedians = Object.fromEntries(Object.entries(importMs).map(([k, v]) => [k, median(v)]));
 const medians = Object.fromEntries(TIMED.map((l) => [l, median(loadMs[l])])) as Record<Timed, number>;
 const cpuMedians = Object.fromEntries(TIMED.map((l) => [l, median(cpuMs[l])])) as Record<Timed, number>;
 
@@ -103,7 +121,8 @@ console.log(table);
 const ratio = (l: Timed, m: Record<Timed, number>): string => (m[l] / m.c12).toFixed(2);
 console.log(`\nload time / c12's (wall, CPU): reloadkit with zod ${ratio('reloadkit', medians)}, ${ratio('reloadkit', cpuMedians)}; with valibot ${ratio('reloadkit (valibot)', medians)}, ${ratio('reloadkit (valibot)', cpuMedians)}`);
 for (const library of LIBRARIES) for (const [task, message] of Object.entries(errors[library])) console.log(`${library} ${task}: ${message}`);
+console.log(`import alone, CPU ms (median of ${RUNS} fresh processes): ${Object.entries(importMedians).map(([k, v]) => `${k} ${v.toFixed(0)}`).join('; ')}`);
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'config-peers.json');
-await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, verdicts, glue, loadMs, cpuMs, medians, cpuMedians, errors }, null, 2)}\n`);
+await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, verdicts, glue, loadMs, cpuMs, medians, cpuMedians, importMs, importMedians, errors }, null, 2)}\n`);
 console.log(`\nwrote ${out}`);
