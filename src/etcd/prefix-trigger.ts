@@ -3,7 +3,9 @@
  * `prefix` is a hint naming the keys it changed (the etcd key minus the prefix, or what `keys`
  * maps it to). etcd watches resume from the last revision after a reconnect, so nothing is
  * missed; a watch etcd cancelled because its revision was compacted (events lost) re-opens from
- * now with a `reconnect` gap hint.
+ * now with a `reconnect` gap hint. `start()` resolves once etcd has the watch, so a change made
+ * after it is hinted; a watch that connects only after `startWaitMs` is a `reconnect` gap too
+ * (what changed before it connected was not seen).
  *
  * @module
  */
@@ -32,9 +34,20 @@ export interface EtcdPrefixTriggerOptions {
    * ```
    */
   retryMs?: number;
+  /**
+   * How long `start()` waits for etcd to confirm the watch. Past it, `start()` resolves anyway
+   * (the unit or cache starts without waiting on etcd), and the watch's late connection fires one
+   * `reconnect` gap hint.
+   * @default 2000
+   * @example
+   * ```ts
+   * etcdPrefixTrigger(client, '/inval/', { startWaitMs: 500 })
+   * ```
+   */
+  startWaitMs?: number;
 }
 
-const KNOWN_KEYS = ['keys', 'retryMs'] as const;
+const KNOWN_KEYS = ['keys', 'retryMs', 'startWaitMs'] as const;
 
 /** An etcd prefix trigger; `revision` is the last revision seen. */
 export interface EtcdPrefixTrigger extends Trigger {
@@ -62,6 +75,8 @@ export function etcdPrefixTrigger(client: Namespace, prefix: string, options: Et
   expectOptionalFunction('etcdPrefixTrigger', 'keys', options.keys);
   const retryMin = options.retryMs ?? 100;
   if (!Number.isFinite(retryMin) || retryMin <= 0) throw new TypeError('etcdPrefixTrigger: expected `retryMs` to be a positive number');
+  const startWaitMs = options.startWaitMs ?? 2000;
+  if (!Number.isFinite(startWaitMs) || startWaitMs < 0) throw new TypeError('etcdPrefixTrigger: expected `startWaitMs` to be a non-negative number');
   const mapKey = options.keys ?? ((key: string) => key.slice(prefix.length) || null);
   const stats = { events: 0, gaps: 0, reopened: 0 };
   let revision = 0n;
@@ -72,11 +87,15 @@ export function etcdPrefixTrigger(client: Namespace, prefix: string, options: Et
       return revision;
     },
     stats,
-    start(fire: (hint: Hint) => void) {
+    async start(fire: (hint: Hint) => void) {
       if (state) return;
       const current: { watcher?: Watcher; timer?: NodeJS.Timeout; closed: boolean } = { closed: false };
       state = current;
       let retryMs = retryMin;
+      // Resolved by the first connection; `late` once start() stopped waiting for it.
+      let firstConnected: () => void = () => undefined;
+      const connected = new Promise<void>((resolve) => (firstConnected = resolve));
+      let late = false;
       const open = (gapOnConnect: boolean) => {
         if (current.closed) return;
         let builder = client.watch().prefix(prefix);
@@ -86,11 +105,17 @@ export function etcdPrefixTrigger(client: Namespace, prefix: string, options: Et
         watcher.on('connected', (res: IWatchResponse) => {
           if (current.watcher !== watcher || current.closed) return;
           retryMs = retryMin;
-          if (revision === 0n) revision = BigInt(res.header.revision);
-          if (gapOnConnect) {
-            gapOnConnect = false;
+          let why = gapOnConnect ? 'watch re-opened after compaction' : undefined;
+          if (revision === 0n) {
+            revision = BigInt(res.header.revision);
+            firstConnected();
+            // Started without it: changes made between start() and now were not watched.
+            if (late) why = `watch connected after start() stopped waiting (${startWaitMs} ms)`;
+          }
+          gapOnConnect = false;
+          if (why) {
             stats.gaps++;
-            fire({ kind: 'etcd', detail: `etcd prefix ${prefix}: watch re-opened after compaction (gap: reconnect)`, gap: { since: Date.now(), reason: 'reconnect' } });
+            fire({ kind: 'etcd', detail: `etcd prefix ${prefix}: ${why} (gap: reconnect)`, gap: { since: Date.now(), reason: 'reconnect' } });
           }
         });
         watcher.on('data', (res: IWatchResponse) => {
@@ -119,6 +144,10 @@ export function etcdPrefixTrigger(client: Namespace, prefix: string, options: Et
         });
       };
       open(false);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([connected.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(resolve, startWaitMs, false)))]);
+      clearTimeout(timer);
+      if (!waited) late = true;
     },
     async stop() {
       const current = state;

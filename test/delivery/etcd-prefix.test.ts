@@ -11,11 +11,55 @@ import { reloadableCache, invalidationTrigger } from '../../src/cache/index.js';
 import { natsSubjectTrigger, jetStreamTrigger, natsPublisher } from '../../src/nats/index.js';
 import type { Hint } from '../../src/types.js';
 import { haveBinary } from '../helpers/servers.js';
-import { useEtcd } from '../etcd/support.js';
+import { testEtcdClient, useEtcd } from '../etcd/support.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('etcdPrefixTrigger', { skip: haveBinary('etcd') ? false : 'etcd not installed' }, () => {
   const fixture = useEtcd();
+
+  it('start() resolves once etcd has the watch: a change made right after it is hinted, from a cold client every time', async () => {
+    for (let round = 0; round < 10; round++) {
+      // A new client has no connection yet: its first watch takes a handshake that a put on the
+      // fixture's warm client would win, if start() resolved before etcd confirmed the watch.
+      const cold = testEtcdClient(fixture.etcd.url);
+      const hints: Hint[] = [];
+      const trigger = etcdPrefixTrigger(cold, '/cold/');
+      try {
+        await trigger.start((h) => hints.push(h));
+        await fixture.client.put(`/cold/k${round}`).value('x');
+        await waitFor(() => hints.length > 0, { message: `the hint of round ${round}` });
+        assert.deepEqual(hints.map((h) => h.keys), [[`k${round}`]], 'the change, and no gap');
+      } finally {
+        await trigger.stop();
+        cold.close();
+      }
+    }
+  });
+
+  it('a watch that connects only after startWaitMs fires one reconnect gap, then hints as usual', async () => {
+    const proxy = await startTcpProxy(fixture.etcd.port);
+    proxy.cut('reset');
+    const client = testEtcdClient(`http://127.0.0.1:${proxy.port}`);
+    const hints: Hint[] = [];
+    const trigger = etcdPrefixTrigger(client, '/late/', { startWaitMs: 200 });
+    try {
+      await trigger.start((h) => hints.push(h)); // resolves after 200 ms: etcd is unreachable
+      assert.equal(hints.length, 0);
+      proxy.restore();
+      await waitFor(() => hints.length === 1, { message: 'the gap hint once the watch connects' });
+      assert.equal(hints[0]!.gap?.reason, 'reconnect');
+      assert.match(hints[0]!.detail ?? '', /connected after start\(\) stopped waiting \(200 ms\)/);
+      await fixture.client.put('/late/k').value('x');
+      await waitFor(() => hints.length === 2, { message: 'the hint of a change after the connection' });
+      assert.deepEqual(hints[1]!.keys, ['k']);
+      assert.equal(trigger.stats.gaps, 1);
+    } finally {
+      await trigger.stop();
+      client.close();
+      await proxy.close();
+    }
+  });
 
   it('hints the keys changed under the prefix, and a cache invalidates exactly those', async () => {
     const { client } = fixture;
