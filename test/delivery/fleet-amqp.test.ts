@@ -4,6 +4,7 @@
  * process repairs its gap at reconnect.
  */
 import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
@@ -26,6 +27,8 @@ describe('invalidations across 3 processes over RabbitMQ, one subscriber cut', {
   });
 
   it('exclusive queue per process: the cut child repairs its gap; 0 stale keys, 1 load per key per process', async () => {
-    await scenario(store, redis.url, { transport: 'amqp', busPort: rabbit.port, busUrl: (p) => `amqp://guest:guest@127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval', deps: { amqpUrl: rabbit.url } });
+    const result = await scenario(store, redis.url, { transport: 'amqp', busPort: rabbit.port, busUrl: (p) => `amqp://guest:guest@127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval', deps: { amqpUrl: rabbit.url } });
+    assert.ok(result.cutGaps >= 1, 'the cut child learned of its gap');
+    assert.equal(result.staleKeys, 0, 'and repaired it');
   });
 });

@@ -3,6 +3,7 @@
  * keys are invalidated (see fleet-scenario.ts): nothing is missed.
  */
 import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { haveBinary, startNats, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
@@ -25,6 +26,8 @@ describe('invalidations across 3 processes over JetStream, one subscriber cut', 
   });
 
   it('JetStream: the cut child misses nothing (no gap); 0 stale keys, 1 load per key per process', async () => {
-    await scenario(store, redis.url, { transport: 'jetstream', busPort: nats.port, busUrl: (p) => `nats://127.0.0.1:${p}`, topic: 'INVAL', childTopic: 'INVAL', deps: { natsUrl: nats.url } });
+    const result = await scenario(store, redis.url, { transport: 'jetstream', busPort: nats.port, busUrl: (p) => `nats://127.0.0.1:${p}`, topic: 'INVAL', childTopic: 'INVAL', deps: { natsUrl: nats.url } });
+    assert.equal(result.cutGaps, 0, 'a durable transport resumes: nothing to repair');
+    assert.equal(result.staleKeys, 0);
   });
 });

@@ -3,6 +3,7 @@
  * while 100 keys are invalidated (see fleet-scenario.ts): the cut process repairs its gap.
  */
 import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { haveBinary, startNats, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
@@ -25,7 +26,9 @@ describe('invalidations across 3 processes over a core NATS subject, one subscri
   });
 
   it('core NATS subject: the cut child repairs its gap; 0 stale keys, 1 load per key per process', async () => {
-    await scenario(store, redis.url, { transport: 'nats', busPort: nats.port, busUrl: (p) => `nats://127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval.>', deps: { natsUrl: nats.url } });
+    const result = await scenario(store, redis.url, { transport: 'nats', busPort: nats.port, busUrl: (p) => `nats://127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval.>', deps: { natsUrl: nats.url } });
+    assert.ok(result.cutGaps >= 1, 'the cut child learned of its gap');
+    assert.equal(result.staleKeys, 0, 'and repaired it');
   });
 
 });

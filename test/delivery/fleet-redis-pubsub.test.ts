@@ -3,6 +3,7 @@
  * 100 keys are invalidated (see fleet-scenario.ts): the cut process repairs its gap.
  */
 import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
@@ -20,7 +21,9 @@ describe('invalidations across 3 processes over Redis pub/sub, one subscriber cu
   });
 
   it('Redis pub/sub: the cut child repairs its gap; 0 stale keys, 1 load per key per process', async () => {
-    await scenario(store, redis.url, { transport: 'redis-pubsub', busPort: redis.port, busUrl: (p) => `redis://127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval', deps: { redis: store } });
+    const result = await scenario(store, redis.url, { transport: 'redis-pubsub', busPort: redis.port, busUrl: (p) => `redis://127.0.0.1:${p}`, topic: 'inval', childTopic: 'inval', deps: { redis: store } });
+    assert.ok(result.cutGaps >= 1, 'the cut child learned of its gap');
+    assert.equal(result.staleKeys, 0, 'and repaired it');
   });
 
 });

@@ -3,6 +3,7 @@
  * 100 keys are invalidated (see fleet-scenario.ts): nothing is missed.
  */
 import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { haveBinary, startRedis, type RunningServer } from '../helpers/servers.js';
 import { scenario } from './fleet-scenario.js';
@@ -20,6 +21,8 @@ describe('invalidations across 3 processes over Redis Streams, one subscriber cu
   });
 
   it('Redis Streams: the cut child misses nothing (no gap); 0 stale keys, 1 load per key per process', async () => {
-    await scenario(store, redis.url, { transport: 'redis-stream', busPort: redis.port, busUrl: (p) => `redis://127.0.0.1:${p}`, topic: 'inval-stream', childTopic: 'inval-stream', deps: { redis: store } });
+    const result = await scenario(store, redis.url, { transport: 'redis-stream', busPort: redis.port, busUrl: (p) => `redis://127.0.0.1:${p}`, topic: 'inval-stream', childTopic: 'inval-stream', deps: { redis: store } });
+    assert.equal(result.cutGaps, 0, 'a durable transport resumes: nothing to repair');
+    assert.equal(result.staleKeys, 0);
   });
 });

@@ -29,7 +29,15 @@ export interface Setup {
   deps: Parameters<typeof parentPublisher>[2];
 }
 
-export async function scenario(store: Redis, storeUrl: string, setup: Setup): Promise<void> {
+/** What the cut child saw, for each test to state what its transport promises. */
+export interface ScenarioResult {
+  /** Gap hints the cut child received. */
+  cutGaps: number;
+  /** Keys served with the old value, over all children, after the repair. */
+  staleKeys: number;
+}
+
+export async function scenario(store: Redis, storeUrl: string, setup: Setup): Promise<ScenarioResult> {
   await Promise.all(KEYS.map((k) => store.set(`v:${k}`, 'v1')));
   const proxy: TcpProxy = await startTcpProxy(setup.busPort);
   const { bus, close } = await parentPublisher(setup.transport, setup.topic, setup.deps);
@@ -69,13 +77,16 @@ export async function scenario(store: Redis, storeUrl: string, setup: Setup): Pr
     }
     for (const child of fleet) await waitFor(async () => (await child.stats()).inflight === 0, { message: 'no load in flight', intervalMs: 20 });
 
+    let staleKeys = 0;
     for (const [i, child] of fleet.entries()) {
       const values = await child.read(KEYS);
       const stale = values.filter((v) => v !== 'v2').length;
       assert.equal(stale, 0, `child ${i}: ${stale} keys served stale`);
+      staleKeys += stale;
       const { loads } = await child.stats();
       for (const key of KEYS) assert.equal(loads[key], 1, `child ${i}: ${key} loaded ${loads[key] ?? 0} times (expected 1)`);
     }
+    return { cutGaps: (await cut.stats()).gaps, staleKeys };
   } finally {
     await Promise.all(fleet.map((child) => child.close()));
     await close();
