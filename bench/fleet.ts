@@ -134,6 +134,8 @@ async function plainRounds(client: Etcd3, members: number, rounds: number): Prom
 
 async function rolloutRounds(client: Etcd3, members: number, rounds: number) {
   const samples: number[] = [];
+  /** From the rollout's start (its record written: the prepare phase starts) to the last member committed. */
+  const fromStart: number[] = [];
   const doneSamples: number[] = [];
   /** Where the time goes: rollout() to the start decision, start to the commit decision (prepare), commit decision to the last commit. */
   const phases = { start: [] as number[], prepare: [] as number[], commit: [] as number[] };
@@ -152,6 +154,7 @@ async function rolloutRounds(client: Etcd3, members: number, rounds: number) {
       const at = (action: string) => final.decisions.find((d) => d.action === action)?.at;
       const start = at('start');
       const commit = at('commit');
+      if (start !== undefined) fromStart.push(started + took - start);
       if (start !== undefined && commit !== undefined) {
         phases.start.push(start - started);
         phases.prepare.push(commit - start);
@@ -161,7 +164,7 @@ async function rolloutRounds(client: Etcd3, members: number, rounds: number) {
     // The members resume their sources once they see the rollout done: let them, before the next round.
     await sleep(300);
   }
-  return { samples, doneSamples, phases, missed };
+  return { samples, fromStart, doneSamples, phases, missed };
 }
 
 async function measure(url: string, client: Etcd3, processes: number, membersEach: number) {
@@ -183,24 +186,28 @@ async function measure(url: string, client: Etcd3, processes: number, membersEac
   await Promise.all(workers.map((w) => w.exited));
   const plain = summarize([...plainA.samples, ...plainB.samples]);
   const roll = summarize(rolled.samples);
+  const fromStart = summarize(rolled.fromStart);
   const done = summarize(rolled.doneSamples);
   const phases = { start: summarize(rolled.phases.start).p50, prepare: summarize(rolled.phases.prepare).p50, commit: summarize(rolled.phases.commit).p50 };
   const ratio = Math.round((roll.p50 / plain.p50) * 100) / 100;
+  const ratioFromStart = Math.round((fromStart.p50 / plain.p50) * 100) / 100;
   const result = {
     processes,
     membersPerProcess: membersEach,
     members,
     plain: { what: 'put of the canonical key to the last member committed, ms', ...plain, missed: plainA.missed + plainB.missed, p50FirstBlock: summarize(plainA.samples).p50, p50LastBlock: summarize(plainB.samples).p50 },
     rollout: { what: 'rollout() (one step, 100 %, two-phase) to the last member committed, ms', ...roll, missed: rolled.missed },
+    rolloutFromStart: { what: 'the start decision (record written, prepare starts; epoch ms) to the last member committed, ms', ...fromStart },
     rolloutDone: { what: 'rollout() to handle.done (record done, canonical key written), ms', ...done },
     rolloutPhasesP50: { what: 'rollout() to the start decision, start to the commit decision (prepare everywhere), commit decision to the last member committed, ms', ...phases },
     ratioP50: ratio,
+    ratioFromStartP50: ratioFromStart,
     ratioP99: Math.round((roll.p99 / plain.p99) * 100) / 100,
     watchesPerProcess: { fleet: fleetWatches, source: sourceWatches },
     loadAverage1m: load,
   };
   console.log(
-    `${members} members (${processes} × ${membersEach}): plain put p50 ${plain.p50} ms p99 ${plain.p99} ms | rollout p50 ${roll.p50} ms p99 ${roll.p99} ms (done p50 ${done.p50} ms; phases p50 start ${phases.start} / prepare ${phases.prepare} / commit ${phases.commit} ms) | ratio p50 ×${ratio} | fleet watches per process ${fleetWatches}, source watches ${sourceWatches} | load ${load.before.toFixed(2)} → ${load.after.toFixed(2)}`,
+    `${members} members (${processes} × ${membersEach}): plain put p50 ${plain.p50} ms p99 ${plain.p99} ms | rollout p50 ${roll.p50} ms p99 ${roll.p99} ms (done p50 ${done.p50} ms; phases p50 start ${phases.start} / prepare ${phases.prepare} / commit ${phases.commit} ms) | from prepare start p50 ${fromStart.p50} ms p99 ${fromStart.p99} ms | ratio p50 ×${ratio} (from prepare start ×${ratioFromStart}) | fleet watches per process ${fleetWatches}, source watches ${sourceWatches} | load ${load.before.toFixed(2)} → ${load.after.toFixed(2)}`,
   );
   return result;
 }

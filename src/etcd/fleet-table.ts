@@ -22,10 +22,22 @@ export async function readFleet(client: Namespace, prefix: string): Promise<Flee
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw new TypeError(`readFleet: expected \`prefix\` to be a non-empty string, got \`${typeof prefix}\``);
   }
-  const entries = await client.getAll().prefix(prefix).strings();
+  return fleetTableOf(prefix, Object.entries(await client.getAll().prefix(prefix).strings()));
+}
+
+/**
+ * The fleet table of `entries` (key, JSON text) under `prefix`, as {@link readFleet} returns it:
+ * for a reader that keeps the keys current itself, from a watch.
+ *
+ * @example
+ * ```ts
+ * const table = fleetTableOf('/reloadkit/fleet/', Object.entries(await client.getAll().prefix('/reloadkit/fleet/').strings()));
+ * ```
+ */
+export function fleetTableOf(prefix: string, entries: Iterable<[string, string]>): FleetTable {
   const instances: FleetInstance[] = [];
   const rows: FleetRecord[] = [];
-  for (const [key, text] of Object.entries(entries)) {
+  for (const [key, text] of entries) {
     const rest = key.slice(prefix.length);
     let parsed: unknown;
     try {

@@ -4,8 +4,9 @@
  * - **Verdicts** issued in the same turn of the event loop go out as one transaction per rollout
  *   (guarded by the rollout record still existing), not one put per member: a process with ten
  *   members that all prepared costs etcd one raft entry, and the controller one watch event.
- * - **Candidates** are immutable once a rollout is created, so one read serves every member of the
- *   process; the text is shared and each member parses its own copy (a unit may keep the object).
+ * - **Candidates** are immutable once a rollout is created, so one copy serves every member of the
+ *   process: the one the shared watch delivered with the rollout's creation, or else one read. The
+ *   text is shared and each member parses its own copy (a unit may keep the object).
  *
  * @module
  * @internal
@@ -96,7 +97,24 @@ export function sharedCandidate(client: Namespace, key: string): Promise<string 
   return read;
 }
 
-/** Forgets a kept candidate (its rollout ended). */
+/**
+ * Keeps `text` as the candidate at `key`, as the shared watch delivered it (the rollout's creating
+ * transaction writes the candidate before the record, so members find it here and read nothing).
+ *
+ * @example
+ * ```ts
+ * primeCandidate(client, kv.key.toString(), kv.value.toString());
+ * ```
+ */
+export function primeCandidate(client: Namespace, key: string, text: string): void {
+  let cache = candidatesByClient.get(client);
+  if (!cache) candidatesByClient.set(client, (cache = new Map()));
+  cache.delete(key);
+  cache.set(key, Promise.resolve(text));
+  while (cache.size > MAX_CANDIDATES) cache.delete(cache.keys().next().value!);
+}
+
+/** Forgets a kept candidate (its rollout ended, or its key was deleted). */
 export function forgetCandidate(client: Namespace, key: string): void {
   candidatesByClient.get(client)?.delete(key);
 }

@@ -1,20 +1,20 @@
 /**
  * The controller loop of one rollout: it holds the fleet+unit lock under its lease, watches the
- * fleet (members, verdicts, the record), and on every change or timer reads the record, observes,
- * calls the pure `decide`, and writes the next record guarded by the mod revision it read. A
+ * fleet (members, verdicts, the record) into a {@link FleetView}, and on every change or timer
+ * observes the view, calls the pure `decide`, and writes the next record guarded by the record's
+ * mod revision. A tick reads etcd only at start and after a reconnection or a failed tick. A
  * controller that crashes leaves a record any other process continues from (`resumeRollout`).
  *
  * @module
  */
 import { EventEmitter } from 'node:events';
 import type { IKeyValue, Lease, Namespace, Watcher } from 'etcd3';
-import { readFleet } from '../etcd/fleet-table.js';
-import type { FleetTable } from '../etcd/fleet.js';
 import { control, decide } from './decide.js';
 import { gateSnapshot, judge, type Gate } from './gate.js';
 import { fleetKeys } from './keys.js';
-import { matchesSelector, parseJson, TERMINAL, type RolloutDecision, type RolloutRecord, type Verdict } from './record.js';
+import { matchesSelector, TERMINAL, type RolloutDecision, type RolloutRecord } from './record.js';
 import { readRecord, writeRecord } from './store.js';
+import { FleetView } from './view.js';
 
 /** One progress event: a decision the controller wrote (or saw written, e.g. a pause by id). */
 export interface RolloutProgress {
@@ -59,6 +59,8 @@ export interface ControllerContext {
   client: Namespace;
   record: RolloutRecord;
   lease: Lease;
+  /** The fleet watch, when the caller opened it already ({@link openFleetWatch}); else `start()` opens it. */
+  watcher?: Watcher;
   gate: Gate | undefined;
   writeCanonical: boolean;
   onAudit: ((record: FleetAuditRecord) => void) | undefined;
@@ -75,11 +77,9 @@ class Controller extends EventEmitter {
   private again = false;
   private stopped = false;
   private seenDecisions: number;
-  /** The fleet table and verdicts of the last tick, and which of them events have made stale. */
-  private table: FleetTable | undefined;
-  private verdicts: Record<string, Verdict> = {};
-  private stale = { members: true, verdicts: true };
-  private seen = false;
+  private readonly view: FleetView;
+  /** The view must be read from etcd before the next decision (start, reconnection, failed tick). */
+  private mustRead = true;
   /** Mod revision of `current` (0 for the record handed in at start). */
   private revision = 0n;
 
@@ -87,6 +87,7 @@ class Controller extends EventEmitter {
     super();
     this.current = ctx.record;
     this.seenDecisions = 0;
+    this.view = new FleetView(fleetKeys(ctx.record.fleet), ctx.record.id);
     this.done = new Promise((resolve, reject) => {
       this.settle = resolve;
       this.fail = reject;
@@ -95,20 +96,17 @@ class Controller extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const keys = fleetKeys(this.current.fleet);
-    // One watch on the whole fleet: members come and go, verdicts arrive, an operator pauses.
-    this.watcher = await this.ctx.client.watch().prefix(keys.base).create();
-    // An event names what moved: the next tick re-reads that part (the record is always re-read).
-    const moved = (kv: IKeyValue) => {
-      const key = kv.key.toString();
-      if (key.startsWith(keys.members)) this.stale.members = true;
-      else if (key.startsWith(keys.verdicts(this.current.id))) this.stale.verdicts = true;
-      this.kick();
+    this.watcher = this.ctx.watcher ?? (await openFleetWatch(this.ctx.client, this.current.fleet));
+    // An event carries the key's new version: the view takes it, and a tick decides on it.
+    const moved = (kv: IKeyValue, deleted: boolean) => {
+      if (this.view.apply(kv, deleted)) this.kick();
     };
-    this.watcher.on('put', moved);
-    this.watcher.on('delete', moved);
+    this.watcher.on('put', (kv) => moved(kv, false));
+    this.watcher.on('delete', (kv) => moved(kv, true));
     this.watcher.on('connected', () => this.kick(true)); // events may have been missed: read it all
-    this.watcher.on('error', () => undefined);
+    this.watcher.on('error', () => {
+      this.mustRead = true; // etcd3 reconnects by itself; what it missed meanwhile is read back
+    });
     this.ctx.lease.on('lost', () => {
       // Without the lease the lock is gone: another controller may take over. Stop deciding.
       void this.stop(new Error(`rollout ${this.current.id}: the controller lost its lease (the lock); resume it with resumeRollout()`));
@@ -116,10 +114,10 @@ class Controller extends EventEmitter {
     this.kick();
   }
 
-  /** Kicks a tick; `all` marks every part stale (a timer, a reconnection, a failed tick). */
-  kick(all = false): void {
+  /** Kicks a tick; `read`: read the view from etcd first (a reconnection, a failed tick). */
+  kick(read = false): void {
     if (this.stopped) return;
-    if (all) this.stale = { members: true, verdicts: true };
+    if (read) this.mustRead = true;
     if (this.running) {
       this.again = true;
       return;
@@ -128,8 +126,8 @@ class Controller extends EventEmitter {
     void this.tick()
       .catch(() => {
         // etcd unreachable: try again shortly (the record in etcd is the truth, nothing is lost).
-        this.stale = { members: true, verdicts: true };
-        this.wake(Date.now() + 200);
+        this.mustRead = true;
+        this.wake(Date.now() + 200, true);
       })
       .finally(() => {
         this.running = false;
@@ -140,10 +138,10 @@ class Controller extends EventEmitter {
       });
   }
 
-  private wake(at: number): void {
+  private wake(at: number, read = false): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(true), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.kick(read), Math.max(0, at - Date.now()));
   }
 
   /** Takes `record` as the latest unless a newer one (a higher mod revision) was already taken. */
@@ -176,24 +174,20 @@ class Controller extends EventEmitter {
 
   private async tick(): Promise<void> {
     const { client } = this.ctx;
-    const { record, modRevision } = await readRecord(client, this.current.fleet, this.current.id);
-    this.adopt(record, modRevision);
+    if (this.mustRead) {
+      this.mustRead = false;
+      await this.view.read(client);
+    }
+    const stored = this.view.record();
+    if (!stored) throw new Error(`rollout ${this.current.id}: its record is missing from etcd`);
+    this.adopt(stored.record, stored.modRevision);
+    // The newest record known: the view's, or the one this controller wrote (its event may lag).
+    const record = this.current;
+    const modRevision = String(this.revision);
     this.emitNew(record);
     if (TERMINAL.has(record.state)) return this.finish(record);
-    const keys = fleetKeys(record.fleet);
-    // Clear the flags before reading: an event during the read marks its part stale again.
-    const stale = this.stale;
-    this.stale = { members: false, verdicts: false };
-    try {
-      if (stale.members || !this.seen) this.table = await readFleet(client, keys.members);
-      if (stale.verdicts || !this.seen) this.verdicts = await readVerdicts(client, keys.verdicts(record.id));
-    } catch (error) {
-      this.stale = { members: true, verdicts: true };
-      throw error;
-    }
-    this.seen = true;
-    const table = this.table!;
-    const verdicts = this.verdicts;
+    const table = this.view.table();
+    const verdicts = this.view.verdicts();
     const running = new Set(table.rows.filter((r) => r.unit === record.unit).map((r) => r.instance));
     const eligible = new Set(table.instances.filter((i) => running.has(i.instance) && matchesSelector(i.labels ?? {}, record.selector)).map((i) => i.instance));
     const gate = record.phase === 'bake' && record.state === 'running' ? await judge(gateSnapshot(record, table), record, this.ctx.gate) : 'unknown';
@@ -201,11 +195,14 @@ class Controller extends EventEmitter {
     if (next.changed) {
       const written = await writeRecord(client, next.record, modRevision, this.ctx.writeCanonical);
       if (written) {
+        this.view.wrote(next.record, written);
         this.adopt(next.record, written);
         this.emitNew(next.record);
         if (TERMINAL.has(next.record.state)) return this.finish(next.record);
       }
-      this.again = true; // written or beaten: look again at the fresh record
+      // Beaten by another write (a pause by id): its event brings the fresh record; read anyway.
+      if (!written) this.mustRead = true;
+      this.again = true;
       return;
     }
     if (next.wakeAt !== undefined) this.wake(next.wakeAt);
@@ -243,13 +240,9 @@ class Controller extends EventEmitter {
   }
 }
 
-async function readVerdicts(client: Namespace, prefix: string): Promise<Record<string, Verdict>> {
-  const verdicts: Record<string, Verdict> = {};
-  for (const text of Object.values(await client.getAll().prefix(prefix).strings())) {
-    const v = parseJson<Verdict>(text);
-    if (v) verdicts[v.instance] = v;
-  }
-  return verdicts;
+/** The controller's one watch on the whole fleet: members come and go, verdicts arrive, an operator pauses. */
+export function openFleetWatch(client: Namespace, fleet: string): Promise<Watcher> {
+  return client.watch().prefix(fleetKeys(fleet).base).create();
 }
 
 /** Starts the loop for a record whose lock `ctx.lease` holds; returns its handle. */

@@ -6,13 +6,15 @@
  * - `ctl/rollouts/<id>`               a rollout record (the only writer is its controller)
  * - `ctl/locks/<unit>`                one rollout per fleet+unit, under the controller's lease
  * - `ctl/commands/<id>`               a fleet command, under a lease as long as its timeout
- * - `candidates/<id>`                 the raw candidate of a rollout (as sensitive as the config)
+ * - `ctl/candidates/<id>`             the raw candidate of a rollout (as sensitive as the config)
  * - `verdicts/<id>/<instance>`        one member's verdict on a rollout
  * - `results/<command id>/<instance>` one member's result of a command, under the command's lease
  * - `config/<unit>`                   the canonical key of a unit (default; a rollout may name another)
  *
  * Members watch `ctl/` only (one watch per process, few events); verdicts and state records,
- * which every member writes, are outside it so that no member wakes for another's write.
+ * which every member writes, are outside it so that no member wakes for another's write. A
+ * candidate is under `ctl/` so that it reaches each process on the watch, in the transaction that
+ * creates the rollout, instead of by one read per process; listings of `ctl/` skip candidates.
  *
  * @module
  */
@@ -43,9 +45,10 @@ export function fleetKeys(fleet: string) {
     rollouts: `${base}ctl/rollouts/`,
     rollout: (id: string) => `${base}ctl/rollouts/${id}`,
     lock: (unit: string) => `${base}ctl/locks/${unit}`,
+    candidates: `${base}ctl/candidates/`,
     commands: `${base}ctl/commands/`,
     command: (id: string) => `${base}ctl/commands/${id}`,
-    candidate: (id: string) => `${base}candidates/${id}`,
+    candidate: (id: string) => `${base}ctl/candidates/${id}`,
     verdicts: (id: string) => `${base}verdicts/${id}/`,
     verdict: (id: string, instance: string) => `${base}verdicts/${id}/${instance}`,
     results: (id: string) => `${base}results/${id}/`,

@@ -10,7 +10,7 @@ import { RolloutLockedError } from '../errors.js';
 import { rejectUnknownKeys } from '../support/known-keys.js';
 import { hashValue } from '../support/hash.js';
 import { checkSteps, type RolloutStep } from './cohort.js';
-import { runController, type FleetAuditRecord, type RolloutHandle } from './controller.js';
+import { openFleetWatch, runController, type FleetAuditRecord, type RolloutHandle } from './controller.js';
 import { control, startRecord } from './decide.js';
 import type { Gate } from './gate.js';
 import { checkName, fleetKeys, newId } from './keys.js';
@@ -112,8 +112,19 @@ export async function rollout(options: RolloutOptions): Promise<RolloutHandle> {
   checkOptions(options);
   const { client, fleet, unit, candidate, strategy, selector, actor, reason } = options;
   const raw = JSON.stringify(candidate);
+  // Who is eligible, the lock's lease and the controller's watch do not depend on one another:
+  // asked together, they cost the start one round trip to etcd instead of three.
+  const lease = client.lease(options.lockTtlS ?? 10);
+  const [members, granted, watched] = await Promise.allSettled([selectMembers(client, fleet, unit, selector), lease.grant(), openFleetWatch(client, fleet)]);
+  if (members.status === 'rejected' || granted.status === 'rejected' || watched.status === 'rejected') {
+    if (watched.status === 'fulfilled') await watched.value.cancel().catch(() => undefined);
+    if (granted.status === 'fulfilled') await lease.revoke().catch(() => lease.release());
+    else lease.release();
+    throw [members, granted, watched].find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
+  }
+  const eligible = new Set(members.value);
+  // The rollout starts (its `start` decision, `createdAt`) when its record is written, just below.
   const now = Date.now();
-  const eligible = new Set(await selectMembers(client, fleet, unit, selector));
   const record: RolloutRecord = startRecord(
     {
       id: newId(unit), fleet, unit, key: options.key ?? fleetKeys(fleet).canonical(unit), candidateHash: hashValue(candidate),
@@ -127,13 +138,20 @@ export async function rollout(options: RolloutOptions): Promise<RolloutHandle> {
     eligible,
     now,
   );
-  const lease = client.lease(options.lockTtlS ?? 10);
-  const leaseId = String(await lease.grant());
-  if (!(await createRecord(client, record, raw, leaseId))) {
+  let created: boolean;
+  try {
+    created = await createRecord(client, record, raw, String(granted.value));
+  } catch (error) {
+    await watched.value.cancel().catch(() => undefined);
+    await lease.revoke().catch(() => lease.release());
+    throw error;
+  }
+  if (!created) {
+    await watched.value.cancel().catch(() => undefined);
     await lease.revoke().catch(() => lease.release());
     throw new RolloutLockedError(await lockHolder(client, fleet, unit));
   }
-  const handle = await runController({ client, record, lease, gate: strategy.gate, writeCanonical: options.writeCanonical ?? selector === undefined, onAudit: options.onAudit });
+  const handle = await runController({ client, record, lease, watcher: watched.value, gate: strategy.gate, writeCanonical: options.writeCanonical ?? selector === undefined, onAudit: options.onAudit });
   // Under the unit's lock, off the rollout's path: a failure leaves the old records for the next start.
   void pruneRollouts(client, fleet, unit, options.retainRollouts ?? 20).catch(() => undefined);
   return handle;

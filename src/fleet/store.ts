@@ -57,8 +57,9 @@ export async function createRecord(client: Namespace, record: RolloutRecord, raw
     .if(keys.lock(record.unit), 'Create', '==', 0)
     .then(
       client.put(keys.lock(record.unit)).value(record.id).lease(leaseId),
-      client.put(keys.rollout(record.id)).value(JSON.stringify(record)),
+      // The candidate before the record: a member's watch delivers it first, so it reads nothing.
       client.put(keys.candidate(record.id)).value(raw),
+      client.put(keys.rollout(record.id)).value(JSON.stringify(record)),
       client.put(`${ROLLOUT_INDEX}${record.id}`).value(record.fleet),
     )
     .commit();

@@ -1,12 +1,15 @@
 /**
  * One etcd watch per (client, fleet) in a process, on the fleet's `ctl/` prefix (rollout records,
- * locks, commands), shared by every member of every instance the process runs. Level-triggered:
- * each rollout event carries the whole record and members act on the latest one; after a
- * (re)connection the watch lists `ctl/` again so nothing that changed while it was away is missed.
+ * candidates, locks, commands), shared by every member of every instance the process runs.
+ * Level-triggered: each rollout event carries the whole record and members act on the latest one;
+ * after a (re)connection the watch lists `ctl/` again so nothing that changed while it was away is
+ * missed. A candidate that arrives on the watch is kept for the process's members (they then read
+ * nothing); listings skip candidates, which a member that needs one reads by its key.
  *
  * @module
  */
-import type { IKeyValue, Namespace, Watcher } from 'etcd3';
+import { Range, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
+import { forgetCandidate, primeCandidate } from './batch.js';
 import { fleetKeys } from './keys.js';
 
 export interface CtlEvent {
@@ -37,13 +40,28 @@ function classify(fleet: string, key: string): Omit<CtlEvent, 'value' | 'lease'>
   return undefined;
 }
 
-async function relist(client: Namespace, fleet: string, shared: Shared): Promise<void> {
-  const response = await client.getAll().prefix(fleetKeys(fleet).ctl).exec();
-  for (const kv of response.kvs) deliver(fleet, shared, kv, false);
+/**
+ * `ctl/` without its candidates: `ctl/candidates/` sorts before every other part of `ctl/`, so
+ * the listing starts after it (a member reads the one candidate it needs, not every kept one).
+ */
+function listCtl(client: Namespace, fleet: string) {
+  const keys = fleetKeys(fleet);
+  return client.getAll().inRange({ start: keys.commands, end: Range.prefix(keys.ctl).end }).exec();
 }
 
-function deliver(fleet: string, shared: Shared, kv: IKeyValue, deleted: boolean): void {
-  const what = classify(fleet, kv.key.toString());
+async function relist(client: Namespace, fleet: string, shared: Shared): Promise<void> {
+  const response = await listCtl(client, fleet);
+  for (const kv of response.kvs) deliver(client, fleet, shared, kv, false);
+}
+
+function deliver(client: Namespace, fleet: string, shared: Shared, kv: IKeyValue, deleted: boolean): void {
+  const key = kv.key.toString();
+  if (key.startsWith(fleetKeys(fleet).candidates)) {
+    if (deleted) forgetCandidate(client, key);
+    else primeCandidate(client, key, kv.value.toString());
+    return;
+  }
+  const what = classify(fleet, key);
   if (!what) return;
   const event: CtlEvent = { ...what, value: deleted ? undefined : kv.value.toString(), lease: String(kv.lease ?? '0') };
   for (const listener of [...shared.listeners]) listener(event);
@@ -64,8 +82,8 @@ export async function subscribeCtl(client: Namespace, fleet: string, listener: C
     const watcher = await client.watch().prefix(fleetKeys(fleet).ctl).create();
     s.opened++;
     s.watcher = watcher;
-    watcher.on('put', (kv) => deliver(fleet, s, kv, false));
-    watcher.on('delete', (kv) => deliver(fleet, s, kv, true));
+    watcher.on('put', (kv) => deliver(client, fleet, s, kv, false));
+    watcher.on('delete', (kv) => deliver(client, fleet, s, kv, true));
     // A reconnection may have missed events if the resume revision was compacted: list again.
     watcher.on('connected', () => void relist(client, fleet, s).catch(() => undefined));
     watcher.on('error', () => undefined); // etcd3 reconnects by itself
@@ -78,7 +96,7 @@ export async function subscribeCtl(client: Namespace, fleet: string, listener: C
     throw error;
   }
   // This subscriber's own first view (the others already have theirs).
-  const response = await client.getAll().prefix(fleetKeys(fleet).ctl).exec();
+  const response = await listCtl(client, fleet);
   for (const kv of response.kvs) {
     const what = classify(fleet, kv.key.toString());
     if (what) listener({ ...what, value: kv.value.toString(), lease: String(kv.lease ?? '0') });
