@@ -15,6 +15,8 @@ import { useFleetEnv } from './support.js';
 import { haveBinary } from '../helpers/servers.js';
 
 const available = haveBinary('etcd');
+/** The candidate's one value: no rollout id (random lowercase base36) can contain it. */
+const SECRET_TAG = 'SECRET_TAG_VALUE';
 
 /** `name{labels} value` lines of a Prometheus exposition, as a map. */
 function series(text: string): Map<string, number> {
@@ -32,7 +34,7 @@ describe('fleet: metrics', { skip: available ? false : 'etcd not installed' }, (
 
   it('members, hashes, outcomes, rollouts by state, the step and verdicts of a moving rollout: Prometheus and OpenTelemetry', async (t) => {
     const fleet = 'metrics';
-    await env.fleetOf(fleet, 3);
+    const members = await env.fleetOf(fleet, 3);
     const register = new Registry();
     const prom = fleetPrometheus({ client: env.client, fleet, register });
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -50,7 +52,7 @@ describe('fleet: metrics', { skip: available ? false : 'etcd not installed' }, (
     assert.equal(before.get(`reloadkit_fleet_hashes{fleet="${fleet}",unit="config"}`), 1);
 
     const handle = await rollout({
-      client: env.client, fleet, unit: 'config', candidate: { tag: 'v2', db: env.db1 }, actor: 'test:metrics', reason: 'metrics',
+      client: env.client, fleet, unit: 'config', candidate: { tag: SECRET_TAG, db: env.db1 }, actor: 'test:metrics', reason: 'metrics',
       strategy: { steps: [{ instances: 1, bakeMs: 60_000 }, { percent: 100 }] },
     });
     await waitFor(() => handle.record().phase === 'bake', { message: 'the first step bakes', timeoutMs: 60_000 });
@@ -76,9 +78,14 @@ describe('fleet: metrics', { skip: available ? false : 'etcd not installed' }, (
     assert.equal(point('reloadkit.fleet_rollout_step', { fleet, unit: 'config', rollout: id }), 0);
     assert.equal(point('reloadkit.fleet_rollout_verdicts', { fleet, unit: 'config', rollout: id, verdict: 'committed' }), 1);
 
-    // No label value is a hash or a config value.
+    // No label value is a hash or a config value. (Rollout ids are random lowercase base36, so the
+    // tag is one no id can contain; a short tag such as `v2` would match an id now and then.)
     const text = await register.metrics();
-    assert.doesNotMatch(text, /sha256|v2|"db"/);
+    // Every hash in play: the candidate's, and each one a member served (its own log says which).
+    const hashes = new Set([handle.record().candidateHash, ...members.flatMap((m) => m.lines.filter((l) => l.startsWith('serve ')).map((l) => l.split(' ')[1]!))]);
+    assert.ok(hashes.size >= 2, 'the old hash and the candidate hash are known');
+    for (const hash of hashes) assert.ok(!text.includes(hash.replace(/^sha256:/, '').slice(0, 12)), `no label carries the hash ${hash}`);
+    assert.doesNotMatch(text, /sha256|SECRET_TAG_VALUE|"db"/);
 
     await handle.resume({ actor: 'test:metrics' });
     // Skip the rest of the bake: the test is about the gauges, not the wait.
