@@ -5,7 +5,10 @@
  *
  * Every key keeps the revision it was last seen at, deletions included, so a full read (at start,
  * after a reconnection) and the watch's events may arrive in any order: a version older than the
- * one kept is ignored, and the view ends as etcd has it. A view that is behind costs nothing worse
+ * one kept is ignored, and the view ends as etcd has it. Each of the three ranges (record, members,
+ * verdicts) also keeps the revision of the newest full read of it: that read listed every key of
+ * the range alive then, so any version at or below it, of a key listed or not (a key whose delete
+ * the view never saw), is already stale. A view that is behind costs nothing worse
  * than a retry: every record write is guarded by the record's mod revision (store.ts).
  *
  * @module
@@ -29,6 +32,8 @@ export class FleetView {
   readonly #recordKey: string;
   readonly #verdictPrefix: string;
   readonly #entries = new Map<string, Entry>();
+  /** Per range (by its prefix, or the record key): the header revision of its newest full read. */
+  readonly #readAt = new Map<string, bigint>();
   #table: FleetTable | undefined;
 
   constructor(keys: FleetKeys, id: string) {
@@ -57,9 +62,9 @@ export class FleetView {
       client.getAll().prefix(this.#keys.members).exec(),
       client.getAll().prefix(this.#verdictPrefix).exec(),
     ]);
-    this.#merge(record, (key) => key === this.#recordKey);
-    this.#merge(members, (key) => key.startsWith(this.#keys.members));
-    this.#merge(verdicts, (key) => key.startsWith(this.#verdictPrefix));
+    this.#merge(record, this.#recordKey);
+    this.#merge(members, this.#keys.members);
+    this.#merge(verdicts, this.#verdictPrefix);
   }
 
   /** The record and its mod revision, or `undefined` when etcd has none. */
@@ -89,16 +94,29 @@ export class FleetView {
     for (const [key, entry] of this.#entries) if (entry.value !== undefined && key.startsWith(prefix)) yield [key, entry.value];
   }
 
+  /** The range a kept key belongs to (its prefix, or the record key). */
+  #rangeOf(key: string): string {
+    if (key === this.#recordKey) return key;
+    return key.startsWith(this.#verdictPrefix) ? this.#verdictPrefix : this.#keys.members;
+  }
+
   #set(key: string, revision: bigint, value: string | undefined): void {
+    if (revision <= (this.#readAt.get(this.#rangeOf(key)) ?? -1n)) return; // a full read already saw past it
     const kept = this.#entries.get(key);
     if (kept && kept.revision >= revision) return;
     this.#entries.set(key, { revision, value });
     if (key.startsWith(this.#keys.members)) this.#table = undefined;
   }
 
-  /** A range read at revision R: what it lists is current at R, and what it does not list was gone by R. */
-  #merge(response: IRangeResponse, covers: (key: string) => boolean): void {
+  /**
+   * A range read at revision R: what it lists is current at R, and what it does not list was gone
+   * by R. A read no newer than one already merged says nothing new (reads and events may land in
+   * any order) and is dropped whole.
+   */
+  #merge(response: IRangeResponse, range: string): void {
     const at = BigInt(response.header.revision);
+    if (at <= (this.#readAt.get(range) ?? -1n)) return;
+    const covers = (key: string) => (range === this.#recordKey ? key === range : key.startsWith(range));
     const listed = new Set<string>();
     for (const kv of response.kvs) {
       const key = kv.key.toString();
@@ -108,5 +126,6 @@ export class FleetView {
     for (const key of [...this.#entries.keys()]) {
       if (covers(key) && !listed.has(key)) this.#set(key, at, undefined);
     }
+    this.#readAt.set(range, at);
   }
 }

@@ -83,7 +83,12 @@ describe('fleet: controls', { skip: available ? false : 'etcd not installed' }, 
     await waitFor(() => slow.lines.includes('holding v2'), { message: 'the slow member is preparing' });
     for (const m of quick) {
       await waitFor(() => counts(m, 'v2').disposed === 1, { message: `${m.id} disposed its prepared v2 after the hold` });
-      assert.deepEqual(await ask<{ discarded: number; prepared: number }>(m, 'stats').then((s) => [s.prepared, s.discarded]), [1, 1]);
+      // The stats count a discard once its dispose returned, a moment after the log line above.
+      const stats = await waitFor(async () => {
+        const s = await ask<{ discarded: number; prepared: number }>(m, 'stats');
+        return s.discarded > 0 ? s : undefined;
+      }, { message: `${m.id} counts the discard` });
+      assert.deepEqual([stats.prepared, stats.discarded], [1, 1]);
       assert.deepEqual(served(m), ['v1'], `${m.id} never served the candidate it held`);
     }
 
