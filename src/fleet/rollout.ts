@@ -116,10 +116,14 @@ export async function rollout(options: RolloutOptions): Promise<RolloutHandle> {
   // asked together, they cost the start one round trip to etcd instead of three.
   const lease = client.lease(options.lockTtlS ?? 10);
   const [members, granted, watched] = await Promise.allSettled([selectMembers(client, fleet, unit, selector), lease.grant(), openFleetWatch(client, fleet)]);
-  if (members.status === 'rejected' || granted.status === 'rejected' || watched.status === 'rejected') {
+  // What a start that fails gives back: the watch and the lease (revoked, so the lock goes with it).
+  const giveBack = async () => {
     if (watched.status === 'fulfilled') await watched.value.cancel().catch(() => undefined);
     if (granted.status === 'fulfilled') await lease.revoke().catch(() => lease.release());
     else lease.release();
+  };
+  if (members.status === 'rejected' || granted.status === 'rejected' || watched.status === 'rejected') {
+    await giveBack();
     throw [members, granted, watched].find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
   }
   const eligible = new Set(members.value);
@@ -142,13 +146,11 @@ export async function rollout(options: RolloutOptions): Promise<RolloutHandle> {
   try {
     created = await createRecord(client, record, raw, String(granted.value));
   } catch (error) {
-    await watched.value.cancel().catch(() => undefined);
-    await lease.revoke().catch(() => lease.release());
+    await giveBack();
     throw error;
   }
   if (!created) {
-    await watched.value.cancel().catch(() => undefined);
-    await lease.revoke().catch(() => lease.release());
+    await giveBack();
     throw new RolloutLockedError(await lockHolder(client, fleet, unit));
   }
   const handle = await runController({ client, record, lease, watcher: watched.value, gate: strategy.gate, writeCanonical: options.writeCanonical ?? selector === undefined, onAudit: options.onAudit });

@@ -68,6 +68,22 @@ describe('fleet: controls', { skip: available ? false : 'etcd not installed' }, 
     for (const m of members.filter((x) => x !== canary)) assert.deepEqual(served(m), ['v1'], `${m.id} never served v2`);
   });
 
+  it('one rollout per fleet and unit: a second start fails with the holder named and takes nothing with it', async () => {
+    const fleet = 'locked';
+    await env.fleetOf(fleet, 1);
+    const start = (tag: string) => rollout({ client: env.client, fleet, unit: 'config', candidate: { tag, db: env.db1 }, actor: 'test', reason: 'lock', strategy: { steps: [{ percent: 100, bakeMs: 60_000 }] } });
+    const first = await start('v2');
+    await assert.rejects(start('v3'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'RELOADKIT_ROLLOUT_LOCKED');
+      assert.ok(error.message.includes(first.record().id), error.message);
+      return true;
+    });
+    // The failed start did not touch the lock: the first rollout holds it still.
+    assert.equal(await env.client.get(fleetKeys(fleet).lock('config')).string(), first.record().id);
+    await first.abort({ actor: 'test' });
+    assert.equal((await first.done).state, 'aborted');
+  });
+
   it('a prepared resource not committed within prepareHoldMs is disposed; a later commit decision prepares again', async () => {
     const fleet = 'hold';
     const holdKey = '/test/hold/go';
