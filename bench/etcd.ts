@@ -28,6 +28,7 @@ import { Etcd3 } from 'etcd3';
 import { readFleet, type FleetRecord } from '../src/etcd/index.js';
 import { hashValue } from '../src/support/hash.js';
 import { startEtcd } from '../test/helpers/servers.js';
+import { wake, waitUntil } from './wait-until.js';
 
 const FULL = process.argv.includes('--full');
 const PUTS_ONE = FULL ? 200 : 40;
@@ -83,29 +84,6 @@ function spawnWorker(url: string, id: string, reporter = true): Worker {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return { child, commits, cpu, ready, exited };
-}
-
-/** Woken by every worker line, watch event and fleet update: checks run then, not on a timer. */
-const waiters = new Set<() => void>();
-function wake(): void {
-  for (const waiter of [...waiters]) waiter();
-}
-
-/** Resolves true once `check()` holds (re-checked at each `wake()`), false after `timeoutMs`. */
-function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  if (check()) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      waiters.delete(waiter);
-      resolve(ok);
-    };
-    const waiter = () => {
-      if (check()) done(true);
-    };
-    const timer = setTimeout(() => done(check()), timeoutMs);
-    waiters.add(waiter);
-  });
 }
 
 let seq = 0;

@@ -66,6 +66,14 @@ export interface ControllerContext {
   onAudit: ((record: FleetAuditRecord) => void) | undefined;
 }
 
+/**
+ * A record version that only folds in verdicts (no decision) waits this long after the previous
+ * write: each version wakes every member, so a fleet answering one by one would otherwise be woken
+ * once per answer, and the decision that matters would queue behind those writes. Status readers
+ * see verdicts at most this late in the record (and at once under `verdicts/`).
+ */
+const FOLD_SPACING_MS = 1000;
+
 class Controller extends EventEmitter {
   current: RolloutRecord;
   done: Promise<RolloutRecord>;
@@ -82,6 +90,8 @@ class Controller extends EventEmitter {
   private mustRead = true;
   /** Mod revision of `current` (0 for the record handed in at start). */
   private revision = 0n;
+  /** When this controller last wrote the record (construction: the record was just written, or resumed). */
+  private wroteAt = Date.now();
 
   constructor(private readonly ctx: ControllerContext) {
     super();
@@ -191,10 +201,11 @@ class Controller extends EventEmitter {
     const running = new Set(table.rows.filter((r) => r.unit === record.unit).map((r) => r.instance));
     const eligible = new Set(table.instances.filter((i) => running.has(i.instance) && matchesSelector(i.labels ?? {}, record.selector)).map((i) => i.instance));
     const gate = record.phase === 'bake' && record.state === 'running' ? await judge(gateSnapshot(record, table), record, this.ctx.gate) : 'unknown';
-    const next = decide(record, { now: Date.now(), eligible, verdicts, gate });
+    const next = decide(record, { now: Date.now(), eligible, verdicts, gate, foldAfter: this.wroteAt + FOLD_SPACING_MS });
     if (next.changed) {
       const written = await writeRecord(client, next.record, modRevision, this.ctx.writeCanonical);
       if (written) {
+        this.wroteAt = Date.now();
         this.view.wrote(next.record, written);
         this.adopt(next.record, written);
         this.emitNew(next.record);
@@ -231,6 +242,7 @@ class Controller extends EventEmitter {
       if (!next.changed) return;
       const written = await writeRecord(this.ctx.client, next.record, modRevision, false);
       if (written) {
+        this.wroteAt = Date.now();
         // The handle shows the control at once (`await handle.pause()` then `record().state` is 'paused').
         this.adopt(next.record, written);
         this.kick();

@@ -18,6 +18,13 @@ export interface Observation {
   verdicts: Readonly<Record<string, Verdict>>;
   /** The gate over the baking instances: `fail` rolls back. Only read during `bake`. */
   gate: 'pass' | 'fail' | 'unknown';
+  /**
+   * The earliest time a record that would only fold in new verdicts (no decision) is written.
+   * Every record version wakes the whole fleet, and verdicts already live under their own keys,
+   * so the controller spaces such writes; a decision always writes at once, every verdict folded
+   * in. Absent: written at once.
+   */
+  foldAfter?: number;
 }
 
 export interface Decided {
@@ -36,7 +43,7 @@ export function startRecord(
   eligible: ReadonlySet<string>,
   now: number,
 ): RolloutRecord {
-  const record: RolloutRecord = { ...base, version: 1, state: 'running', step: -1, phase: 'bake', phaseStartedAt: now, instances: {}, decisions: [] };
+  const record: RolloutRecord = { ...base, version: 1, state: 'running', step: -1, phase: 'bake', phaseStartedAt: now, instances: {}, decisions: [], updatedAt: now };
   record.decisions.push({ at: now, step: 0, action: 'start', actor: base.actor, reason: base.reason });
   enterStep(record, 0, eligible, now);
   return record;
@@ -165,13 +172,20 @@ export function decide(input: RolloutRecord, obs: Observation): Decided {
   const record = clone(input);
   foldVerdicts(record, obs.verdicts);
   let wakeAt: number | undefined;
+  let decided = false;
   // Each transition either moves the phase forward or ends the rollout: bounded by the steps.
   for (let i = 0; i < 4 * record.strategy.steps.length + 4; i++) {
     const result = stepOnce(record, obs, record.strategy);
     wakeAt = result.wakeAt;
+    decided ||= result.moved;
     if (!result.moved || TERMINAL.has(record.state)) break;
   }
   const changed = JSON.stringify(record) !== JSON.stringify(input);
+  if (changed && !decided && obs.foldAfter !== undefined && obs.now < obs.foldAfter) {
+    // Only verdicts folded in: not worth waking the fleet for yet.
+    return { record: input, changed: false, wakeAt: Math.min(wakeAt ?? Infinity, obs.foldAfter) };
+  }
+  if (changed) record.updatedAt = obs.now;
   return wakeAt === undefined ? { record, changed } : { record, changed, wakeAt };
 }
 
@@ -181,6 +195,7 @@ export function control(input: RolloutRecord, action: 'pause' | 'resume' | 'abor
   if (action === 'pause' && input.state === 'paused') return { record: input, changed: false };
   if (action === 'resume' && input.state !== 'paused') return { record: input, changed: false };
   const record = clone(input);
+  record.updatedAt = now;
   const decision: RolloutDecision = { at: now, step: record.step, action };
   if (actor) decision.actor = actor;
   if (reason) decision.reason = reason;

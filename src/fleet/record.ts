@@ -82,6 +82,12 @@ export interface RolloutRecord {
   /** Why the rollout ended when it did not end `done`: `gate`, `rejections`, `commit-failed`, `aborted`. */
   cause?: string;
   endedAt?: number;
+  /**
+   * When this version was decided, on its writer's clock. A version that only folds in verdicts
+   * comes at least a second after the controller's previous write (see `decide`'s `foldAfter`).
+   * Absent on records written before this field existed.
+   */
+  updatedAt?: number;
 }
 
 /** A live member's registration in `members/<instance>`. */

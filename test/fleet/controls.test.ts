@@ -5,7 +5,8 @@
  * - aborted in its bake, it rolls the canary back (its own commit log: v1, v2, v1), the canary
  *   refuses the candidate's hash afterwards, and no other member ever served it;
  * - a prepared resource not committed within `prepareHoldMs` is disposed (counted in the member's
- *   own log); when the commit decision comes later, the member prepares again and commits.
+ *   own log); when the commit decision comes later, the member prepares again and commits;
+ *   meanwhile the record is rewritten for the verdicts alone at most once a second, and it is.
  *
  * Three member processes per test (a 2-core machine runs the suite in parallel).
  */
@@ -13,6 +14,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fleetKeys, rollout } from '../../src/fleet/index.js';
+import type { RolloutRecord } from '../../src/fleet/index.js';
 import { haveBinary } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 import { allReady, ask, counts, served, spawnMember, useFleetEnv } from './support.js';
@@ -84,7 +86,7 @@ describe('fleet: controls', { skip: available ? false : 'etcd not installed' }, 
     assert.equal((await first.done).state, 'aborted');
   });
 
-  it('a prepared resource not committed within prepareHoldMs is disposed; a later commit decision prepares again', async () => {
+  it('a prepared resource not committed within prepareHoldMs is disposed; a later commit decision prepares again; verdicts alone are folded into the record at most once a second', async (t) => {
     const fleet = 'hold';
     const holdKey = '/test/hold/go';
     await env.client.put(fleetKeys(fleet).canonical('config')).value(JSON.stringify({ tag: 'v1', db: env.db1 }));
@@ -94,6 +96,12 @@ describe('fleet: controls', { skip: available ? false : 'etcd not installed' }, 
     const members = [...quick, slow];
     env.procs.push(...members);
     await allReady(members);
+
+    // Every version of the record, as written.
+    const versions: RolloutRecord[] = [];
+    const watcher = await env.client.watch().prefix(fleetKeys(fleet).rollouts).create();
+    watcher.on('put', (kv) => versions.push(JSON.parse(kv.value.toString()) as RolloutRecord));
+    t.after(() => watcher.cancel());
 
     const handle = await rollout({ client: env.client, fleet, unit: 'config', candidate: { tag: 'v2', db: env.db1 }, actor: 'test', reason: 'hold', strategy: { steps: [{ percent: 100 }] } });
     await waitFor(() => slow.lines.includes('holding v2'), { message: 'the slow member is preparing' });
@@ -117,5 +125,19 @@ describe('fleet: controls', { skip: available ? false : 'etcd not installed' }, 
       // The quick ones prepared twice (one disposed after the hold, one committed); the slow one once.
       assert.deepEqual(live, quick.includes(m) ? { created: 2, disposed: 1 } : { created: 1, disposed: 0 }, `${m.id} v2 resources`);
     }
+
+    // The record is written on decisions. A version that only folds in verdicts (the quick members
+    // answering while the slow one prepares) comes a second or more after the one before it...
+    await waitFor(() => versions.at(-1)?.state === 'done', { message: 'the watch saw the last version' });
+    for (let i = 1; i < versions.length; i++) {
+      const [before, version] = [versions[i - 1]!, versions[i]!];
+      if (version.decisions.length > before.decisions.length) continue;
+      assert.ok(version.updatedAt! >= before.updatedAt! + 1000, `version ${i} only folds verdicts, ${version.updatedAt! - before.updatedAt!} ms after the one before`);
+    }
+    // ...but it does come: during the hold the record showed the quick members prepared.
+    assert.ok(
+      versions.some((v) => v.phase === 'prepare' && quick.every((m) => v.instances[m.id]?.verdict === 'prepared')),
+      `no version in the prepare phase showed the quick members prepared: ${JSON.stringify(versions.map((v) => [v.phase, v.decisions.length]))}`,
+    );
   });
 });

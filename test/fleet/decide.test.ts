@@ -120,6 +120,34 @@ describe('fleet controller decisions', () => {
     assert.deepEqual(Object.entries(r.instances).filter(([, e]) => e.commit).map(([id]) => id), ['i0']);
   });
 
+  it('a version that only folds in verdicts waits for `foldAfter`; a decision is written at once, every verdict folded in', () => {
+    const eligible = new Set(ids(3));
+    const start = startRecord(base([{ percent: 100 }]), eligible, 0);
+    const some = { i0: verdict('i0', 'prepared'), i1: verdict('i1', 'prepared') };
+    // Two of three answered: nothing to decide, so no version before foldAfter, and a wake then.
+    const held = decide(start, { now: 10, eligible, verdicts: some, gate: 'unknown', foldAfter: 500 });
+    assert.equal(held.changed, false);
+    assert.equal(held.record, start, 'the record handed in, not the folded one');
+    assert.equal(held.wakeAt, 500);
+    // The wake is the earlier of foldAfter and the phase deadline.
+    assert.equal(decide(start, { now: 10, eligible, verdicts: some, gate: 'unknown', foldAfter: 5000 }).wakeAt, 1000);
+    // From foldAfter on, the folded version is written.
+    const folded = decide(start, { now: 500, eligible, verdicts: some, gate: 'unknown', foldAfter: 500 });
+    assert.equal(folded.changed, true);
+    assert.equal(folded.record.phase, 'prepare');
+    assert.equal(folded.record.instances.i1!.verdict, 'prepared');
+    // The last answer decides: written before foldAfter, with the other answers in it.
+    const all = { ...some, i2: verdict('i2', 'prepared') };
+    const decided = decide(start, { now: 20, eligible, verdicts: all, gate: 'unknown', foldAfter: 500 });
+    assert.equal(decided.changed, true);
+    assert.equal(decided.record.phase, 'commit');
+    assert.deepEqual(ids(3).map((i) => decided.record.instances[i]!.verdict), ['prepared', 'prepared', 'prepared']);
+    // So is a rejection that ends the rollout.
+    const rejected = decide(start, { now: 20, eligible, verdicts: { i0: verdict('i0', 'rejected', { stage: 'health', code: 'RELOADKIT_HEALTH' }) }, gate: 'unknown', foldAfter: 500 });
+    assert.equal(rejected.changed, true);
+    assert.equal(rejected.record.state, 'rejected');
+  });
+
   it('pause freezes, resume continues, abort ends; none of them applies to a finished rollout', () => {
     const eligible = new Set(ids(2));
     let r = startRecord(base([{ percent: 100 }]), eligible, 0);
@@ -160,12 +188,15 @@ describe('fleet controller decisions: property over interleavings', () => {
         fc.array(eventArb, { maxLength: 80 }),
         fc.boolean(),
         fc.integer({ min: 0, max: 1 }),
-        (events, twoPhase, maxRejections) => {
+        fc.boolean(),
+        (events, twoPhase, maxRejections, spaceFolds) => {
           const all = ids(N);
           const alive = new Set(all);
           const verdicts: Record<string, Verdict> = {};
           let now = 0;
           let gate: 'pass' | 'fail' = 'pass';
+          // As the controller does: a version that only folds verdicts waits 300 ms after the last write.
+          let wroteAt = 0;
           let r: RolloutRecord = startRecord(base([{ instances: 1, bakeMs: 200 }, { percent: 50, bakeMs: 200 }, { percent: 100 }], { twoPhase, maxRejections }), alive, now);
           const rejectedEver = new Map<number, Set<string>>();
           for (const e of events) {
@@ -177,8 +208,14 @@ describe('fleet controller decisions: property over interleavings', () => {
             else if (e.kind === 'tick') now += e.ms;
             else if (e.kind === 'gate') gate = e.fail ? 'fail' : 'pass';
             const before = r;
-            const next: ReturnType<typeof decide> = e.kind === 'control' ? control(r, e.action, 'op', now) : decide(r, { now, eligible: new Set(alive), verdicts: { ...verdicts }, gate: r.phase === 'bake' ? gate : 'unknown' });
+            const next: ReturnType<typeof decide> = e.kind === 'control' ? control(r, e.action, 'op', now) : decide(r, { now, eligible: new Set(alive), verdicts: { ...verdicts }, gate: r.phase === 'bake' ? gate : 'unknown', ...(spaceFolds ? { foldAfter: wroteAt + 300 } : {}) });
             r = next.record;
+            if (next.changed && e.kind !== 'control') {
+              assert.equal(r.updatedAt, now, 'a new version carries the time it was decided');
+              // A version with no new decision only folds verdicts in: never sooner than foldAfter.
+              if (spaceFolds && r.decisions.length === before.decisions.length) assert.ok(now >= wroteAt + 300, `a fold-only version ${now - wroteAt} ms after the last write`);
+            }
+            if (next.changed) wroteAt = now;
             // History only grows; instances are never dropped; a commit decision is never unmade.
             assert.deepEqual(r.decisions.slice(0, before.decisions.length), before.decisions);
             for (const [id, entry] of Object.entries(before.instances)) {
