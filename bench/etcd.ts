@@ -28,6 +28,7 @@ import { Etcd3 } from 'etcd3';
 import { readFleet, type FleetRecord } from '../src/etcd/index.js';
 import { hashValue } from '../src/support/hash.js';
 import { startEtcd } from '../test/helpers/servers.js';
+import { now, percentile, summarize } from './samples.js';
 import { wake, waitUntil } from './wait-until.js';
 
 const FULL = process.argv.includes('--full');
@@ -41,20 +42,6 @@ const WORKER = fileURLToPath(new URL('./workers/etcd-worker.ts', import.meta.url
 const KEY = '/bench/config';
 const PREFIX = '/bench/fleet/';
 const PAYLOAD = 'x'.repeat(512);
-
-const now = () => performance.timeOrigin + performance.now();
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
-}
-
-function summarize(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? Number.NaN) };
-}
 
 interface Worker {
   child: ChildProcess;

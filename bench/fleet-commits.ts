@@ -8,22 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { wake, waitUntil } from './wait-until.js';
 
-export { waitUntil };
-
-export const now = (): number => performance.timeOrigin + performance.now();
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
-}
-
-export function summarize(samples: number[]): { n: number; p50: number; p99: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? Number.NaN) };
-}
-
 /** seq → (instance → commit epoch ms), across every worker. */
 const commits = new Map<number, Map<string, number>>();
 

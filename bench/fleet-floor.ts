@@ -19,7 +19,8 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import { allCommitted, now, spawnLineWorker, summarize } from './fleet-commits.js';
+import { allCommitted, spawnLineWorker } from './fleet-commits.js';
+import { now, summarize } from './samples.js';
 
 const WORKER = fileURLToPath(new URL('./workers/fleet-floor-worker.ts', import.meta.url));
 const ROOT = 'floor/';

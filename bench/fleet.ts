@@ -24,7 +24,9 @@ import { Etcd3 } from 'etcd3';
 import { fleetKeys, rollout } from '../src/fleet/index.js';
 import { startEtcd } from '../test/helpers/servers.js';
 import { measureFloor } from './fleet-floor.js';
-import { allCommitted as committedWithin, now, spawnLineWorker, summarize, waitUntil, type LineWorker } from './fleet-commits.js';
+import { allCommitted as committedWithin, spawnLineWorker, type LineWorker } from './fleet-commits.js';
+import { now, summarize } from './samples.js';
+import { waitUntil } from './wait-until.js';
 
 const FULL = process.argv.includes('--full');
 const ROUNDS = FULL ? 20 : 6;
